@@ -1,0 +1,29 @@
+# `make repro` and `make test` create .venv and install the pinned dependencies first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# Stage commands in dvc.yaml call `python`: it must be the virtualenv's.
+RUN := PATH="$(BIN):$$PATH" TF_CPP_MIN_LOG_LEVEL=2
+
+.PHONY: install repro test bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+repro: $(STAMP)
+	$(RUN) dvc repro
+
+test: $(STAMP)
+	$(RUN) python -m pytest tests
+
+bench: $(STAMP)
+	$(RUN) python bench/bench_synthetic.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Latent-space analysis of a convolutional autoencoder trained on face images."""

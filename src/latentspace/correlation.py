@@ -1,0 +1,111 @@
+"""Pearson correlations between latent components, counted as part III of the series counts them."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def pearson(z: np.ndarray, *, chunk_rows: int = 16384) -> np.ndarray:
+    """Pearson correlation matrix of the columns of ``z``, streamed over row chunks.
+
+    Memory is O(latent_dim^2) whatever the number of rows, so the exact correlation of all
+    vectors is as cheap to hold as the series' M-sample estimate. Sums are accumulated in
+    float64 around the first row to avoid cancellation. Equals ``np.corrcoef(z, rowvar=False)``
+    where every column varies.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_vectors, latent_dim)
+        May be a memory map.
+
+    Returns
+    -------
+    r : ndarray of shape (latent_dim, latent_dim), float64
+        Constant columns (zero variance) get r = 0 with every other column and 1 on the
+        diagonal, with a warning, instead of NaN.
+    """
+    n, dim = z.shape
+    if n < 2:
+        raise ValueError(f"pearson: need at least 2 vectors, got {n}")
+    shift = np.asarray(z[0], dtype=np.float64)
+    s1 = np.zeros(dim)
+    gram = np.zeros((dim, dim))
+    for start in range(0, n, chunk_rows):
+        d = np.asarray(z[start : start + chunk_rows], dtype=np.float64) - shift
+        s1 += d.sum(axis=0)
+        gram += d.T @ d
+    mean_d = s1 / n
+    cov = gram / n - np.outer(mean_d, mean_d)
+    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    constant = std <= 1e-12 * max(1.0, float(np.abs(shift).max()))
+    if constant.any():
+        warnings.warn(
+            f"pearson: {int(constant.sum())} constant component(s) "
+            f"{np.flatnonzero(constant)[:10].tolist()}: their correlations are set to 0",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    safe = np.where(constant, 1.0, std)
+    r = cov / np.outer(safe, safe)
+    r[constant, :] = 0.0
+    r[:, constant] = 0.0
+    np.fill_diagonal(r, 1.0)
+    return np.clip(r, -1.0, 1.0)
+
+
+def sample_rows(rng: np.random.Generator, n_rows: int, m: int) -> np.ndarray:
+    """Indices of ``m`` of ``n_rows`` vectors drawn without replacement (in draw order).
+
+    Returns
+    -------
+    idx : ndarray of shape (m,), int64
+    """
+    if not 2 <= m <= n_rows:
+        raise ValueError(f"correlate.M = {m}: must be between 2 and the number of vectors ({n_rows})")
+    return rng.choice(n_rows, size=m, replace=False).astype(np.int64)
+
+
+def count_pairs_above(r: np.ndarray, thresholds) -> dict[float, int]:
+    """Number of component pairs with ``|r| > t`` for each threshold ``t``.
+
+    Each unordered pair (i, j), i != j, counts once; this equals the series'
+    ``((|r| > t).sum() - latent_dim) / 2`` on a matrix with a unit diagonal.
+    """
+    upper = np.abs(r[np.triu_indices(r.shape[0], k=1)])
+    return {float(t): int((upper > t).sum()) for t in thresholds}
+
+
+def pairs_above(r: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
+    """All pairs ``(i, j, r_ij)`` with ``i < j`` and ``|r_ij| > threshold``, ordered by i, then j."""
+    i, j = np.triu_indices(r.shape[0], k=1)
+    keep = np.abs(r[i, j]) > threshold
+    return [(int(a), int(b), float(r[a, b])) for a, b in zip(i[keep], j[keep])]
+
+
+def top_pairs(r: np.ndarray, k: int) -> list[tuple[int, int, float]]:
+    """The ``k`` pairs ``(i, j, r_ij)``, ``i < j``, with the largest ``|r_ij|``, strongest first."""
+    i, j = np.triu_indices(r.shape[0], k=1)
+    order = np.argsort(-np.abs(r[i, j]), kind="stable")[:k]
+    return [(int(i[o]), int(j[o]), float(r[i[o], j[o]])) for o in order]
+
+
+def slice_rows(z: np.ndarray, components, threshold: float) -> np.ndarray:
+    """Rows whose components are all below ``threshold`` in absolute value, except two.
+
+    The series' "slice": z-points close to the plane spanned by the two free axes.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_vectors, latent_dim)
+    components : pair of int
+        The two components left free.
+
+    Returns
+    -------
+    idx : ndarray of shape (n_selected,), int64, increasing
+    """
+    free = np.zeros(z.shape[1], dtype=bool)
+    free[list(components)] = True
+    return np.flatnonzero((np.abs(z[:, ~free]) < threshold).all(axis=1)).astype(np.int64)

@@ -1,0 +1,117 @@
+"""Atomic output writing and the error boundary every stage script runs inside.
+
+A stage writes each output under a temporary name in the same directory and renames it
+into place only when the whole file is written, so a crash or a bad input never leaves a
+truncated artifact that DVC could cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+
+class InputError(ValueError):
+    """An input file or array is missing or does not satisfy the stage's contract."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, directory: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    With ``directory=True`` the temporary path is an empty directory. On failure the
+    temporary file or directory is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if directory:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    else:
+        # Keep the real suffix last: some writers (Keras) check it.
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+        if directory and path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def save_npy(path: str | Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def save_json(path: str | Path, obj) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def save_csv(path: str | Path, header: Sequence[str], rows) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def save_figure(path: str | Path, fig, *, dpi: int = 100) -> None:
+    """Write a matplotlib Figure as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+
+def save_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a uint8 array of shape (H, W, 3) as a PNG."""
+    from PIL import Image
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+
+
+def load_npy(path: str | Path, *, mmap: bool = False, ndim: int | None = None) -> np.ndarray:
+    """Load a ``.npy`` file produced by an earlier stage, with a clear error if it is unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: missing; run the stage that produces it (dvc repro)")
+    try:
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: not a readable .npy array ({exc})") from None
+    if ndim is not None and array.ndim != ndim:
+        raise InputError(f"{path}: expected a {ndim}-D array, got shape {array.shape}")
+    return array
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; bad params or inputs end in one line on stderr and exit 2.
+
+    Set ``LATENTSPACE_DEBUG=1`` to get the full traceback instead.
+    """
+    try:
+        main()
+    except ValueError as exc:  # ParamsError, InputError and the library's input checks
+        if os.environ.get("LATENTSPACE_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

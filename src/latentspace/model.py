@@ -1,0 +1,95 @@
+"""The convolutional autoencoder of the series, as backend-agnostic Keras 3.
+
+Encoder: 4 Conv2D layers (filters 64, 64, 128, 128 by default) -> Flatten -> Dense(latent_dim).
+Decoder: Dense -> Reshape -> 4 mirrored Conv2DTranspose layers (128, 128, 64, 64)
+-> an output Conv2DTranspose with 3 channels and a sigmoid (pixels in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+
+@dataclass(frozen=True)
+class ArchitectureConfig:
+    """Layer structure of the autoencoder; every field comes from ``params.yaml: model``."""
+
+    image_size: int
+    latent_dim: int
+    filters: tuple[int, ...]
+    kernel_sizes: tuple[int, ...]
+    strides: tuple[int, ...]
+    batch_norm: bool
+    activation: str
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        n = len(self.filters)
+        if not (len(self.kernel_sizes) == len(self.strides) == n):
+            raise ValueError(
+                "model.filters, model.kernel_sizes and model.strides must have the same length, "
+                f"got {len(self.filters)}, {len(self.kernel_sizes)}, {len(self.strides)}"
+            )
+        if self.image_size % self.total_stride:
+            raise ValueError(
+                f"prepare.image_size={self.image_size} must be divisible by the product of "
+                f"model.strides ({self.total_stride})"
+            )
+
+    @property
+    def total_stride(self) -> int:
+        return math.prod(self.strides)
+
+    @property
+    def bottleneck_size(self) -> int:
+        """Side length of the last convolutional feature map."""
+        return self.image_size // self.total_stride
+
+
+def _conv_block(x, layer_cls, filters, kernel, stride, cfg: ArchitectureConfig, name: str):
+    x = layer_cls(filters, kernel, strides=stride, padding="same", name=name)(x)
+    if cfg.batch_norm:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.Activation(cfg.activation, name=f"{name}_act")(x)
+    if cfg.dropout:
+        x = layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
+    return x
+
+
+def build_encoder(cfg: ArchitectureConfig) -> keras.Model:
+    """Images of shape (batch, S, S, 3) in [0, 1] -> latent vectors of shape (batch, latent_dim)."""
+    inputs = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
+    x = inputs
+    for i, (f, k, s) in enumerate(zip(cfg.filters, cfg.kernel_sizes, cfg.strides)):
+        x = _conv_block(x, layers.Conv2D, f, k, s, cfg, name=f"encoder_conv_{i}")
+    x = layers.Flatten(name="encoder_flatten")(x)  # (batch, b*b*filters[-1])
+    z = layers.Dense(cfg.latent_dim, name="encoder_z")(x)
+    return keras.Model(inputs, z, name="encoder")
+
+
+def build_decoder(cfg: ArchitectureConfig) -> keras.Model:
+    """Latent vectors of shape (batch, latent_dim) -> images of shape (batch, S, S, 3) in [0, 1]."""
+    b, top = cfg.bottleneck_size, cfg.filters[-1]
+    inputs = keras.Input((cfg.latent_dim,), name="z")
+    x = layers.Dense(b * b * top, name="decoder_dense")(inputs)
+    x = layers.Reshape((b, b, top), name="decoder_reshape")(x)  # (batch, b, b, filters[-1])
+    # Mirror the encoder: layer i of the decoder undoes encoder layer n-1-i.
+    mirrored = list(zip(cfg.filters, cfg.kernel_sizes, cfg.strides))[::-1]
+    for i, (f, k, s) in enumerate(mirrored):
+        x = _conv_block(x, layers.Conv2DTranspose, f, k, s, cfg, name=f"decoder_deconv_{i}")
+    outputs = layers.Conv2DTranspose(
+        3, cfg.kernel_sizes[0], padding="same", activation="sigmoid", name="decoder_image"
+    )(x)
+    return keras.Model(inputs, outputs, name="decoder")
+
+
+def build_autoencoder(cfg: ArchitectureConfig) -> keras.Model:
+    """Encoder and decoder chained; both stay reachable as ``model.get_layer("encoder")``
+    and ``model.get_layer("decoder")``, also after ``keras.saving.load_model``."""
+    encoder, decoder = build_encoder(cfg), build_decoder(cfg)
+    inputs = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
+    return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")

@@ -1,0 +1,214 @@
+"""Load and validate ``params.yaml`` against a schema that rejects unknown keys.
+
+Every error is a one-line :class:`ParamsError` naming the dotted key, the value and what
+is allowed, e.g. ``params.yaml: sample.uniform.b[1] = -1.0: must be > 0``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """A parameter is unknown, missing, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Number:
+    kind: type  # int or float
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself is not allowed
+
+    def check(self, key: str, value: Any) -> Any:
+        # bool is an int in Python; a YAML `true` is never a valid number here.
+        ok = isinstance(value, int) if self.kind is int else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok:
+            _fail(key, value, f"must be {'an integer' if self.kind is int else 'a number'}")
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            _fail(key, value, f"must be {'>' if self.low_open else '>='} {self.low}")
+        if self.high is not None and value > self.high:
+            _fail(key, value, f"must be <= {self.high}")
+        return float(value) if self.kind is float else value
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple
+
+    def check(self, key: str, value: Any) -> Any:
+        if value not in self.options:
+            _fail(key, value, "must be one of " + ", ".join(map(str, self.options)))
+        return value
+
+
+@dataclass(frozen=True)
+class Boolean:
+    def check(self, key: str, value: Any) -> Any:
+        if not isinstance(value, bool):
+            _fail(key, value, "must be true or false")
+        return value
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Any
+    min_len: int = 1
+    max_len: int | None = None
+
+    def check(self, key: str, value: Any) -> Any:
+        if not isinstance(value, list):
+            _fail(key, value, "must be a list")
+        if len(value) < self.min_len or (self.max_len is not None and len(value) > self.max_len):
+            size = f"{self.min_len}" if self.max_len == self.min_len else f"at least {self.min_len}"
+            _fail(key, value, f"must have {size} items")
+        return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
+
+
+def _fail(key: str, value: Any, allowed: str):
+    raise ParamsError(f"params.yaml: {key} = {value!r}: {allowed}")
+
+
+INT_POS, INT_NONNEG = Number(int, 1), Number(int, 0)
+FLOAT_POS = Number(float, 0, low_open=True)
+UNIT = Number(float, 0, 1)  # thresholds on |r| and fractions
+
+SCHEMA: dict = {
+    "data": {
+        "source": Choice(("synthetic", "celeba", "folder")),
+        "synthetic": {"n_images": Number(int, 2), "seed": INT_NONNEG, "workers": INT_POS},
+    },
+    "prepare": {
+        "crop": Number(int, 8, 178),  # CelebA images are 178 px wide
+        "image_size": Number(int, 8),
+        "train_fraction": Number(float, 0, 1, low_open=True),
+    },
+    "model": {
+        "latent_dim": Number(int, 2),
+        "filters": ListOf(INT_POS),
+        "kernel_sizes": ListOf(INT_POS),
+        "strides": ListOf(INT_POS),
+        "batch_norm": Boolean(),
+        "activation": Choice(("relu", "leaky_relu", "elu", "gelu", "selu", "swish", "tanh")),
+        "dropout": Number(float, 0, 0.9),
+    },
+    "train": {
+        "seed": INT_NONNEG,
+        "epochs": INT_POS,
+        "batch_size": INT_POS,
+        "optimizer": Choice(("adam", "adamw", "rmsprop", "sgd")),
+        "learning_rate": FLOAT_POS,
+        "loss": Choice(("mse", "mae", "binary_crossentropy")),
+        "validation_images": INT_POS,
+        "n_reconstructions": Number(int, 1, 32),
+    },
+    "encode": {"batch_size": INT_POS},
+    "stats": {
+        "bin_width": FLOAT_POS,
+        "dominant": {"hw_factor": FLOAT_POS, "mu_factor": FLOAT_POS},
+        "radius": {
+            "b": ListOf(FLOAT_POS),
+            "n_uniform": INT_POS,
+            "bins": Number(int, 5),
+            "seed": INT_NONNEG,
+        },
+        "max_histograms": INT_POS,
+    },
+    "correlate": {
+        "M": Number(int, 3),
+        "seed": INT_NONNEG,
+        "thresholds": ListOf(UNIT),
+        "pair_threshold": UNIT,
+        "chunk_rows": INT_POS,
+        "slice": {
+            "components": ListOf(INT_NONNEG, min_len=2, max_len=2),
+            "threshold": FLOAT_POS,
+        },
+        "scatter": {
+            "max_pairs": Number(int, 1, 64),
+            "b": FLOAT_POS,
+            "n_uniform": INT_NONNEG,
+            "special_index": INT_NONNEG,
+            "seed": INT_NONNEG,
+        },
+    },
+    "sample": {
+        "seed": INT_NONNEG,
+        "n": INT_POS,
+        "uniform": {"b": ListOf(FLOAT_POS, min_len=0)},
+        "intervals": {"fact": ListOf(FLOAT_POS, min_len=0)},
+    },
+    "decode": {"columns": INT_POS, "batch_size": INT_POS},
+}
+
+
+def _validate(schema: dict, values: Any, prefix: str) -> dict:
+    where = prefix or "the top level"
+    if not isinstance(values, dict):
+        raise ParamsError(f"params.yaml: {where} must be a mapping of keys, got {values!r}")
+    for key in values:
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), schema, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ParamsError(
+                f"params.yaml: unknown key '{prefix}{key}'{hint}; allowed in {where}: "
+                + ", ".join(schema)
+            )
+    out = {}
+    for key, spec in schema.items():
+        if key not in values:
+            raise ParamsError(f"params.yaml: missing key '{prefix}{key}'")
+        if isinstance(spec, dict):
+            out[key] = _validate(spec, values[key], f"{prefix}{key}.")
+        else:
+            out[key] = spec.check(prefix + key, values[key])
+    return out
+
+
+def _check_cross_fields(p: dict) -> None:
+    latent_dim = p["model"]["latent_dim"]
+    c1, c2 = p["correlate"]["slice"]["components"]
+    for i, c in enumerate((c1, c2)):
+        if c >= latent_dim:
+            _fail(f"correlate.slice.components[{i}]", c, f"must be < model.latent_dim ({latent_dim})")
+    if c1 == c2:
+        _fail("correlate.slice.components", [c1, c2], "must name two different components")
+    m = p["model"]
+    if len(m["filters"]) != len(m["kernel_sizes"]) or len(m["filters"]) != len(m["strides"]):
+        _fail("model.kernel_sizes", m["kernel_sizes"], "must have one entry per model.filters entry")
+    total_stride = 1
+    for s in m["strides"]:
+        total_stride *= s
+    size = p["prepare"]["image_size"]
+    if size % total_stride:
+        _fail("prepare.image_size", size, f"must be divisible by the product of model.strides ({total_stride})")
+
+
+def validate(values: dict) -> dict:
+    """Check a parsed params mapping against :data:`SCHEMA`.
+
+    Returns the same structure with floats normalised to ``float``; raises
+    :class:`ParamsError` on the first problem found.
+    """
+    out = _validate(SCHEMA, values, "")
+    _check_cross_fields(out)
+    return out
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    """Read and validate a params file; see :func:`validate`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read the params file ({exc.strerror})") from None
+    try:
+        values = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return validate(values)

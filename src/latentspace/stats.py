@@ -1,0 +1,165 @@
+"""Per-component number distributions of latent vectors (part II of the series).
+
+Definitions used throughout the project:
+
+- **mu** of a component is the centre of the highest bin of its binned number
+  distribution. Bins have width ``w`` (``stats.bin_width``) and are centred on the
+  multiples of ``w``: bin ``k`` holds the values in ``[(k - 1/2) w, (k + 1/2) w)``. So mu
+  lies on the ``w`` grid (the series lists mu on a 0.25 grid). Ties go to the lower bin.
+- **hw** (half-width) is half the full width at half maximum of the same histogram: the
+  contiguous run of bins around the peak bin whose counts are at least half the peak count
+  has ``L`` bins, and ``hw = L * w / 2``. So hw lies on the ``w / 2`` grid (the series:
+  0.125). For a Gaussian of standard deviation s and ``w << s``, hw -> 1.1774 s.
+- A component is **dominant** if ``hw >= hw_factor * median(hw)`` or
+  ``|mu| >= mu_factor * median(hw)``: wider than typical, or centred off the origin by
+  more than a typical half-width. Relative thresholds carry over between trained models,
+  whose latent scales differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def component_moments(z: np.ndarray, *, chunk_rows: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population) standard deviation of every component.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_vectors, latent_dim)
+        May be a memory map; it is read in chunks and accumulated in float64.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (latent_dim,), float64
+    """
+    n = z.shape[0]
+    if n == 0:
+        raise ValueError("component_moments: z has no rows")
+    shift = np.asarray(z[0], dtype=np.float64)  # shifted sums avoid cancellation
+    s1 = np.zeros(z.shape[1])
+    s2 = np.zeros(z.shape[1])
+    for start in range(0, n, chunk_rows):
+        d = np.asarray(z[start : start + chunk_rows], dtype=np.float64) - shift
+        s1 += d.sum(axis=0)
+        s2 += np.einsum("ij,ij->j", d, d)
+    mean_d = s1 / n
+    var = np.maximum(s2 / n - mean_d**2, 0.0)
+    return shift + mean_d, np.sqrt(var)
+
+
+def binned_counts(
+    z: np.ndarray, bin_width: float, *, chunk_rows: int = 65536
+) -> tuple[np.ndarray, np.ndarray]:
+    """Histogram of every component on the common grid of bins centred on multiples of ``bin_width``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_vectors, latent_dim)
+    bin_width : float
+        Width ``w`` of every bin; bin ``k`` is ``[(k - 1/2) w, (k + 1/2) w)``.
+
+    Returns
+    -------
+    centres : ndarray of shape (n_bins,)
+        Bin centres ``k * w`` from the lowest to the highest occupied bin of any component.
+    counts : ndarray of shape (latent_dim, n_bins), int64
+    """
+    if bin_width <= 0:
+        raise ValueError(f"bin_width must be > 0, got {bin_width}")
+    n, dim = z.shape
+    lo = hi = None
+    for start in range(0, n, chunk_rows):
+        k = _bin_index(z[start : start + chunk_rows], bin_width)
+        lo = k.min() if lo is None else min(lo, k.min())
+        hi = k.max() if hi is None else max(hi, k.max())
+    n_bins = int(hi - lo + 1)
+    counts = np.zeros(dim * n_bins, dtype=np.int64)
+    row_offset = np.arange(dim) * n_bins  # one bincount over (component, bin) pairs
+    for start in range(0, n, chunk_rows):
+        k = _bin_index(z[start : start + chunk_rows], bin_width) - lo
+        counts += np.bincount((k + row_offset).ravel(), minlength=dim * n_bins)
+    return np.arange(lo, hi + 1) * bin_width, counts.reshape(dim, n_bins)
+
+
+def _bin_index(values, bin_width: float) -> np.ndarray:
+    return np.floor(np.asarray(values, dtype=np.float64) / bin_width + 0.5).astype(np.int64)
+
+
+def peak_and_halfwidth(
+    centres: np.ndarray, counts: np.ndarray, bin_width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``mu`` and ``hw`` of every component from its binned counts (see the module docstring).
+
+    Parameters
+    ----------
+    centres : ndarray of shape (n_bins,)
+    counts : ndarray of shape (latent_dim, n_bins)
+
+    Returns
+    -------
+    mu, hw : ndarray of shape (latent_dim,)
+    """
+    peak = counts.argmax(axis=1)  # first maximum = lowest bin on ties
+    peak_count = counts[np.arange(len(counts)), peak]
+    above = 2 * counts >= peak_count[:, None]
+    n_bins = counts.shape[1]
+    bins = np.arange(n_bins)
+    # Walk out from the peak: the run ends at the first bin below half maximum on each side.
+    below_left = ~above & (bins[None, :] < peak[:, None])
+    below_right = ~above & (bins[None, :] > peak[:, None])
+    left = np.where(below_left.any(axis=1), n_bins - 1 - np.argmax(below_left[:, ::-1], axis=1) + 1, 0)
+    right = np.where(below_right.any(axis=1), np.argmax(below_right, axis=1) - 1, n_bins - 1)
+    run_length = right - left + 1
+    return centres[peak], run_length * bin_width / 2
+
+
+def dominant_components(
+    mu: np.ndarray, hw: np.ndarray, *, hw_factor: float, mu_factor: float
+) -> np.ndarray:
+    """Boolean mask of shape (latent_dim,) of the dominant components (module docstring)."""
+    typical = np.median(hw)
+    return (hw >= hw_factor * typical) | (np.abs(mu) >= mu_factor * typical)
+
+
+def vector_radii(z: np.ndarray, *, chunk_rows: int = 65536) -> np.ndarray:
+    """Euclidean length of every row: ndarray of shape (n_vectors,), float64."""
+    return np.concatenate(
+        [
+            np.linalg.norm(np.asarray(z[s : s + chunk_rows], dtype=np.float64), axis=1)
+            for s in range(0, z.shape[0], chunk_rows)
+        ]
+    )
+
+
+def expected_uniform_radius(b: float, latent_dim: int) -> float:
+    """Root-mean-square length of a vector with i.i.d. components uniform on [-b, b].
+
+    Each component has variance b^2/3, so the RMS radius is ``b * sqrt(latent_dim / 3)``
+    (9.24 b for 256 dimensions, as the series notes); the radius distribution is narrow
+    around it.
+    """
+    return b * np.sqrt(latent_dim / 3.0)
+
+
+def radius_histograms(
+    radii: dict[str, np.ndarray], *, bins: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Densities of several radius samples on one common set of bins.
+
+    Parameters
+    ----------
+    radii : dict of name -> ndarray of shape (n_i,)
+    bins : int
+        Number of equal bins spanning the smallest to the largest radius of all samples.
+
+    Returns
+    -------
+    centres : ndarray of shape (bins,)
+    densities : dict of name -> ndarray of shape (bins,), each integrating to 1
+    """
+    lo = min(float(r.min()) for r in radii.values())
+    hi = max(float(r.max()) for r in radii.values())
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    dens = {name: np.histogram(r, bins=edges, density=True)[0] for name, r in radii.items()}
+    return (edges[:-1] + edges[1:]) / 2, dens

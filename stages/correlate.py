@@ -1,0 +1,81 @@
+"""Stage `correlate`: Pearson correlations of the components, on an M-sample and on all vectors."""
+
+import argparse
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from latentspace import correlation, plots
+from latentspace.io import load_npy, run_stage, save_csv, save_figure, save_json, save_npy
+from latentspace.params import ParamsError, load_params
+
+
+def check_against_data(p: dict, n: int, dim: int) -> None:
+    if p["M"] > n:
+        raise ParamsError(f"params.yaml: correlate.M = {p['M']}: must be <= the number of vectors ({n})")
+    for k, c in enumerate(p["slice"]["components"]):
+        if c >= dim:
+            raise ParamsError(f"params.yaml: correlate.slice.components[{k}] = {c}: must be < latent_dim ({dim})")
+    if p["scatter"]["special_index"] >= n:
+        raise ParamsError(f"params.yaml: correlate.scatter.special_index = {p['scatter']['special_index']}: "
+                          f"must be < the number of vectors ({n})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--z", required=True)
+    parser.add_argument("--data", required=True, type=Path, help="directory of the .npy outputs")
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--plots", required=True, type=Path)
+    args = parser.parse_args()
+    p = load_params(args.params)["correlate"]
+
+    z = load_npy(args.z, mmap=True, ndim=2)
+    n, dim = z.shape
+    check_against_data(p, n, dim)
+
+    idx = correlation.sample_rows(np.random.default_rng(p["seed"]), n, p["M"])
+    z_sample = np.asarray(z[idx])  # (M, latent_dim), in draw order
+    r_sample = correlation.pearson(z_sample)
+    r_full = correlation.pearson(z, chunk_rows=p["chunk_rows"])
+    selected = correlation.slice_rows(z_sample, p["slice"]["components"], p["slice"]["threshold"])
+    if len(selected) == 0:
+        warnings.warn(f"correlate.slice: no sampled vector has every component except "
+                      f"{p['slice']['components']} below {p['slice']['threshold']}", stacklevel=1)
+
+    for name, array in (("corr_sample_idx", idx), ("corr_sample", r_sample), ("corr_full", r_full),
+                        ("corr_slice_idx", idx[selected])):
+        save_npy(args.data / f"{name}.npy", array)
+
+    counts = {kind: correlation.count_pairs_above(r, p["thresholds"])
+              for kind, r in (("sample", r_sample), ("full", r_full))}
+    pairs = correlation.pairs_above(r_sample, p["pair_threshold"])
+    save_csv(args.plots / "correlated_pairs.csv", ["i", "j", "r_sample", "r_full"],
+             ((i, j, f"{r:.6f}", f"{r_full[i, j]:.6f}") for i, j, r in pairs))
+    save_csv(args.plots / "pairs_above.csv", ["threshold", "sample", "full"],
+             ((t, counts["sample"][t], counts["full"][t]) for t in counts["sample"]))
+
+    save_figure(args.plots / "correlation_heatmap.png",
+                plots.correlation_heatmap(r_sample, title=f"Pearson r of the latent components (M = {p['M']})"))
+    s = p["scatter"]
+    uniform = np.random.default_rng(s["seed"]).uniform(-s["b"], s["b"], (s["n_uniform"], dim))
+    save_figure(args.plots / "correlated_pairs.png", plots.pair_scatter_grid(
+        z_sample, correlation.top_pairs(r_sample, s["max_pairs"]), uniform, np.asarray(z[s["special_index"]]),
+        b=s["b"], special_index=s["special_index"]), dpi=80)
+    save_figure(args.plots / "slice.png", plots.slice_scatter(
+        z_sample, selected, p["slice"]["components"], threshold=p["slice"]["threshold"]))
+
+    off_diag = ~np.eye(dim, dtype=bool)
+    error = np.abs(r_sample - r_full)[off_diag]
+    save_json(args.metrics, {
+        "sample": {"M": p["M"], "pairs_above": {f"{t:g}": c for t, c in counts["sample"].items()},
+                   "n_pairs_listed": len(pairs), "slice_size": int(len(selected))},
+        "full": {"N": int(n), "pairs_above": {f"{t:g}": c for t, c in counts["full"].items()}},
+        "sample_error": {"max_abs": float(error.max()), "mean_abs": float(error.mean())},
+    })
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,41 @@
+"""Stage `encode`: latent vectors of the training and held-out images."""
+
+import argparse
+from pathlib import Path
+
+import keras
+from tqdm import tqdm
+
+from latentspace.io import InputError, load_npy, run_stage, save_npy
+from latentspace.params import load_params
+from latentspace.splits import split_indices
+from latentspace.training import predict_in_batches
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--images", required=True)
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--model", required=True, type=Path)
+    parser.add_argument("--z", required=True)
+    parser.add_argument("--z-holdout", required=True)
+    args = parser.parse_args()
+    batch_size = load_params(args.params)["encode"]["batch_size"]
+
+    images = load_npy(args.images, mmap=True, ndim=4)
+    train_idx, holdout_idx = split_indices(args.index, len(images))
+    if not args.model.is_file():
+        raise InputError(f"{args.model}: missing; run the train stage first")
+    encoder = keras.saving.load_model(args.model).get_layer("encoder")
+    if tuple(encoder.input_shape[1:]) != images.shape[1:]:
+        raise InputError(f"{args.images}: images of shape {images.shape[1:]} do not fit the "
+                         f"encoder's input {tuple(encoder.input_shape[1:])}; retrain (dvc repro)")
+
+    with tqdm(total=len(images), desc="encode", unit="img") as bar:
+        for rows, out in ((train_idx, args.z), (holdout_idx, args.z_holdout)):
+            save_npy(out, predict_in_batches(encoder, images, rows, batch_size, progress=bar.update))
+
+
+if __name__ == "__main__":
+    run_stage(main)

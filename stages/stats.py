@@ -1,0 +1,66 @@
+"""Stage `stats`: per-component distributions, dominant components and vector radii."""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from latentspace import plots, stats
+from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_figure, save_json
+from latentspace.params import load_params
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--z", required=True)
+    parser.add_argument("--out", required=True, help="component statistics (.npz)")
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--plots", required=True, type=Path, help="plots directory")
+    args = parser.parse_args()
+    p = load_params(args.params)["stats"]
+
+    z = load_npy(args.z, mmap=True, ndim=2)
+    n, dim = z.shape
+    mean, std = stats.component_moments(z)
+    centres, counts = stats.binned_counts(z, p["bin_width"])
+    mu, hw = stats.peak_and_halfwidth(centres, counts, p["bin_width"])
+    dominant = stats.dominant_components(mu, hw, **p["dominant"])
+
+    r = p["radius"]
+    rng = np.random.default_rng(r["seed"])
+    radii = {"real": stats.vector_radii(z)}
+    for b in r["b"]:
+        radii[f"uniform_b{b:g}".replace(".", "_")] = np.linalg.norm(rng.uniform(-b, b, (r["n_uniform"], dim)), axis=1)
+    radius_centres, densities = stats.radius_histograms(radii, bins=r["bins"])
+
+    with atomic_path(args.out) as tmp:
+        np.savez(tmp, mean=mean, std=std, mu=mu, hw=hw, dominant=dominant)
+    save_csv(args.plots / "components.csv", ["component", "mean", "std", "mu", "hw", "dominant"],
+             ([k, f"{mean[k]:.6g}", f"{std[k]:.6g}", mu[k], hw[k], int(dominant[k])] for k in range(dim)))
+    save_csv(args.plots / "radii.csv", ["radius", *densities],
+             ([f"{c:.4f}", *(f"{d[k]:.6g}" for d in densities.values())] for k, c in enumerate(radius_centres)))
+    shown = np.flatnonzero(dominant)[: p["max_histograms"]]
+    save_figure(args.plots / "dominant_histograms.png",
+                plots.component_histograms(centres, counts, shown, mu, hw, bin_width=p["bin_width"]))
+    save_figure(args.plots / "radii.png", plots.radius_distributions(radius_centres, densities))
+
+    real = radii["real"]
+    save_json(args.metrics, {
+        "n_vectors": int(n),
+        "latent_dim": int(dim),
+        "n_dominant": int(dominant.sum()),
+        "dominant": np.flatnonzero(dominant).tolist(),
+        "median_hw": float(np.median(hw)),
+        "median_std": float(np.median(std)),
+        "centre_norm": float(np.linalg.norm(mean)),
+        "radius_mean": float(real.mean()),
+        "radius_std": float(real.std()),
+        # RMS radius of uniform [-b, b] vectors over the real mean radius: 1 means right length.
+        "uniform_radius_ratio": {f"{b:g}": float(stats.expected_uniform_radius(b, dim) / real.mean())
+                                 for b in r["b"]},
+    })
+
+
+if __name__ == "__main__":
+    run_stage(main)

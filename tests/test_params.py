@@ -1,0 +1,65 @@
+"""params.yaml validation: every bad value is a one-line ParamsError naming the key."""
+
+import copy
+
+import pytest
+import yaml
+
+from latentspace.params import ParamsError, load_params, validate
+
+DEFAULTS = yaml.safe_load(open("params.yaml"))
+
+
+def with_change(path: str, value):
+    p = copy.deepcopy(DEFAULTS)
+    *parents, last = path.split(".")
+    node = p
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return p
+
+
+def test_default_params_are_valid():
+    assert load_params("params.yaml")["correlate"]["M"] == DEFAULTS["correlate"]["M"]
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("sample.uniform.b", [1.0, -1.0], r"sample\.uniform\.b\[1\] = -1\.0: must be > 0"),
+    ("correlate.thresholds", [0.1, 1.5], r"correlate\.thresholds\[1\] = 1\.5: must be <= 1"),
+    ("correlate.pair_threshold", -0.1, r"correlate\.pair_threshold = -0\.1: must be >= 0"),
+    ("correlate.slice.components", [3, 256], r"correlate\.slice\.components\[1\] = 256: must be < model\.latent_dim \(256\)"),
+    ("correlate.slice.components", [3, 3], "two different components"),
+    ("correlate.M", 2.5, "correlate.M = 2.5: must be an integer"),
+    ("train.epochs", True, "train.epochs = True: must be an integer"),
+    ("train.optimizer", "adagrad", "must be one of adam, adamw, rmsprop, sgd"),
+    ("model.batch_norm", "yes", "must be true or false"),
+    ("model.strides", [2, 2, 2], "model.kernel_sizes"),
+    ("prepare.image_size", 40, r"must be divisible by the product of model\.strides \(16\)"),
+    ("prepare.crop", 300, "prepare.crop = 300: must be <= 178"),
+    ("data.source", "imagenet", "must be one of synthetic, celeba, folder"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(path, value, message):
+    with pytest.raises(ParamsError, match=message) as info:
+        validate(with_change(path, value))
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_key_suggests_the_close_one():
+    p = copy.deepcopy(DEFAULTS)
+    p["sample"]["unifrom"] = p["sample"].pop("uniform")
+    with pytest.raises(ParamsError, match=r"unknown key 'sample\.unifrom' \(did you mean 'uniform'\?\)"):
+        validate(p)
+
+
+def test_missing_key_and_bad_file(tmp_path):
+    p = copy.deepcopy(DEFAULTS)
+    del p["train"]["epochs"]
+    with pytest.raises(ParamsError, match="missing key 'train.epochs'"):
+        validate(p)
+    bad = tmp_path / "params.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)
+    with pytest.raises(ParamsError, match="cannot read"):
+        load_params(tmp_path / "absent.yaml")
