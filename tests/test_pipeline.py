@@ -1,0 +1,195 @@
+"""End to end: `dvc repro` of the whole pipeline on a tiny config in a scratch copy of the repo.
+
+Checks every declared output and its contract, that a second `dvc repro` does nothing,
+that `dvc exp run -S` of a sampling param re-runs only `sample` and `decode`, and that bad
+params stop a stage with a one-line error and no output.
+"""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the virtualenv running the tests has dvc
+N_IMAGES, SIZE, M = 240, 16, 150
+
+TINY = {
+    "data.synthetic.n_images": N_IMAGES,
+    "prepare.image_size": SIZE,
+    "train.epochs": 1,
+    "train.validation_images": 20,
+    "stats.radius.n_uniform": 500,
+    "correlate.M": M,
+    "correlate.chunk_rows": 64,  # several chunks, so the streaming path runs
+    "sample.n": 7,
+}
+
+
+def set_param(params: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    node[last] = value
+
+
+def run(args, cwd, check=True):
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(Path(cwd) / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and proc.returncode:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline") / "repo"
+    skip = shutil.ignore_patterns(".git", ".venv", "data", "models", "dvclive", "__pycache__", "cache", "tmp",
+                                  "*.egg-info", ".pytest_cache", "dvc.lock")
+    shutil.copytree(REPO, root, ignore=skip)
+    for generated in ("metrics", "plots"):
+        shutil.rmtree(root / generated, ignore_errors=True)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for key, value in TINY.items():
+        set_param(params, key, value)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"]):
+        run(cmd, root)
+    first = run(["dvc", "repro"], root)
+    return root, params, first.stdout
+
+
+def test_every_declared_output_exists(repo):
+    root, _, _ = repo
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        for out in stage["outs"]:
+            path = out if isinstance(out, str) else next(iter(out))
+            assert (root / path).exists(), f"{name}: {path} missing"
+
+
+def test_data_contracts(repo):
+    root, params, _ = repo
+    images = np.load(root / "data/images.npy")
+    assert images.shape == (N_IMAGES, SIZE, SIZE, 3) and images.dtype == np.uint8
+    assert images.std() > 10  # real pictures, not a constant
+    with open(root / "data/index.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["image_id"] for r in rows] == [f"{i:06d}.jpg" for i in range(1, N_IMAGES + 1)]
+    n_train = int(np.floor(params["prepare"]["train_fraction"] * N_IMAGES))
+    assert [r["split"] for r in rows] == ["train"] * n_train + ["holdout"] * (N_IMAGES - n_train)
+    assert {"Male", "Smiling", "masculinity"} <= set(rows[0])
+
+    z = np.load(root / "data/z.npy")
+    z_holdout = np.load(root / "data/z_holdout.npy")
+    assert z.shape == (n_train, 256) and z.dtype == np.float32
+    assert z_holdout.shape == (N_IMAGES - n_train, 256) and z_holdout.dtype == np.float32
+    assert np.isfinite(z).all()
+
+    idx = np.load(root / "data/corr_sample_idx.npy")
+    assert idx.shape == (M,) and len(np.unique(idx)) == M and idx.max() < n_train
+    np.testing.assert_array_equal(idx, np.random.default_rng(params["correlate"]["seed"]).choice(n_train, M, replace=False))
+    r_sample, r_full = np.load(root / "data/corr_sample.npy"), np.load(root / "data/corr_full.npy")
+    assert r_sample.shape == r_full.shape == (256, 256)
+    varying = z.std(axis=0) > 0
+    np.testing.assert_allclose(r_full[np.ix_(varying, varying)],
+                               np.corrcoef(z[:, varying].astype(np.float64), rowvar=False), atol=1e-6)
+    np.testing.assert_allclose(r_sample, r_sample.T)
+
+    slice_idx = np.load(root / "data/corr_slice_idx.npy")
+    c1, c2 = params["correlate"]["slice"]["components"]
+    others = np.delete(z[slice_idx], [c1, c2], axis=1)
+    assert np.all(np.abs(others) < params["correlate"]["slice"]["threshold"])
+
+
+def test_metrics_agree_with_the_arrays(repo):
+    root, params, _ = repo
+    corr = json.loads((root / "metrics/correlation.json").read_text())
+    r_sample = np.load(root / "data/corr_sample.npy")
+    assert corr["sample"]["M"] == M
+    for t in params["correlate"]["thresholds"]:
+        # the series' count, recomputed from the saved matrix
+        assert corr["sample"]["pairs_above"][f"{t:g}"] == int(((np.abs(r_sample) > t).sum() - 256) / 2)
+    with open(root / "plots/correlated_pairs.csv", newline="") as f:
+        listed = list(csv.DictReader(f))
+    assert len(listed) == corr["sample"]["n_pairs_listed"]
+    assert all(abs(float(p["r_sample"])) > params["correlate"]["pair_threshold"] for p in listed)
+
+    train = json.loads((root / "metrics/train.json").read_text())
+    assert train["epochs"] == 1 and np.isfinite(train["val_loss"]) and train["psnr_holdout_db"] > 5
+    stats = json.loads((root / "metrics/stats.json").read_text())
+    assert stats["latent_dim"] == 256 and stats["n_vectors"] == len(np.load(root / "data/z.npy"))
+    with open(root / "plots/components.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 256
+    assert (root / "dvclive/plots/metrics/train/loss.tsv").is_file()
+
+
+def test_samples_and_decoded_grids(repo):
+    root, params, _ = repo
+    comp = np.load(root / "data/component_stats.npz")
+    manifest = json.loads((root / "data/samples/manifest.json").read_text())
+    assert len(manifest) == len(params["sample"]["uniform"]["b"]) + len(params["sample"]["intervals"]["fact"])
+    for entry in manifest:
+        z = np.load(root / "data/samples" / entry["file"])
+        assert z.shape == (params["sample"]["n"], 256)
+        half = entry["value"] if entry["sampler"] == "uniform" else entry["value"] * comp["hw"]
+        centre = 0.0 if entry["sampler"] == "uniform" else comp["mu"]
+        assert np.all(np.abs(z - centre) <= half + 1e-5)
+        png = root / "plots/decoded" / entry["file"].replace(".npy", ".png")
+        assert Image.open(png).size[0] > Image.open(png).size[1]  # 7 columns, 1 row here
+    assert Image.open(root / "plots/decoded_overview.png").size[0] > 100
+
+
+def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
+    root, _, first = repo
+    assert "Running stage 'train'" in first
+    again = run(["dvc", "repro"], root).stdout
+    assert "Running stage" not in again
+    assert "up to date" in run(["dvc", "status"], root).stdout
+
+    before = (root / "models/autoencoder.keras").read_bytes()
+    run(["git", "add", "-A"], root)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], root)
+    exp = run(["dvc", "exp", "run", "-S", "sample.seed=7"], root).stdout
+    assert "Running stage 'sample'" in exp and "Running stage 'decode'" in exp
+    for stage in ("download", "prepare", "train", "encode", "stats", "correlate"):
+        assert f"Running stage '{stage}'" not in exp
+    assert (root / "models/autoencoder.keras").read_bytes() == before
+
+
+@pytest.mark.parametrize("stage, key, value, message", [
+    ("sample", "sample.uniform.b", [-1.0], "sample.uniform.b[0] = -1.0: must be > 0"),
+    ("correlate", "correlate.M", 10**6, "correlate.M = 1000000: must be <= the number of vectors"),
+    ("correlate", "correlate.thresholds", [0.1, 1.2], "correlate.thresholds[1] = 1.2: must be <= 1"),
+    ("correlate", "correlate.slice.components", [0, 999], "correlate.slice.components[1] = 999: must be < model.latent_dim"),
+    ("correlate", "correlate.scatter.special_index", 10**6, "special_index = 1000000: must be < the number of vectors"),
+    ("sample", "sample.unknown_key", 1, "unknown key 'sample.unknown_key'"),
+])
+def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, value, message):
+    root, params, _ = repo
+    bad = yaml.safe_load(yaml.safe_dump(params))
+    set_param(bad, key, value)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(bad))
+    out = tmp_path / "out"
+    args = {
+        "sample": ["--component-stats", "data/component_stats.npz", "--out", str(out / "samples")],
+        "correlate": ["--z", "data/z.npy", "--data", str(out), "--metrics", str(out / "c.json"),
+                      "--plots", str(out)],
+    }[stage]
+    proc = run([sys.executable, f"stages/{stage}.py", "--params", str(tmp_path / "params.yaml"), *args],
+               root, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+    assert not out.exists() or not any(out.iterdir())
