@@ -37,3 +37,42 @@ def test_architecture_config_rejects_inconsistent_layers():
         ArchitectureConfig(32, 8, (4, 4), (3,), (2, 2), False, "relu")
     with pytest.raises(ValueError, match="divisible"):
         ArchitectureConfig(36, 8, (4, 4, 4), (3, 3, 3), (2, 2, 2), False, "relu")
+
+
+def _fit_small(seed):
+    from latentspace.training import UInt8Batches, compile_autoencoder
+
+    images = np.random.default_rng(0).integers(0, 256, (48, 16, 16, 3), dtype=np.uint8)
+    keras.utils.set_random_seed(seed)
+    cfg = ArchitectureConfig(16, 8, (4, 8), (3, 3), (2, 2), True, "relu")
+    model = build_autoencoder(cfg)
+    compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
+    batches = UInt8Batches(images, np.arange(48), 16, rng=np.random.default_rng(seed))
+    model.fit(batches, epochs=2, verbose=0)
+    return model.get_weights()
+
+
+def test_training_is_reproducible_for_a_seed():
+    a, b, c = _fit_small(1), _fit_small(1), _fit_small(2)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_uint8_batches_serve_every_row_once_per_epoch_as_floats():
+    from latentspace.training import UInt8Batches
+
+    images = np.arange(10 * 2 * 2 * 3, dtype=np.uint8).reshape(10, 2, 2, 3)
+    rows = np.array([0, 2, 3, 5, 7, 9, 8])
+    ds = UInt8Batches(images, rows, 3, rng=np.random.default_rng(0))
+    orders = []
+    for _ in range(2):
+        served = np.concatenate([ds[i][0] for i in range(len(ds))])
+        assert served.dtype == np.float32 and len(ds) == 3
+        x, y = ds[0]
+        assert x is y or np.array_equal(x, y)  # target = input
+        # every row exactly once, values scaled to [0, 1]
+        found = sorted(int(np.argmin(np.abs(images.astype(np.float32) / 255 - s).sum(axis=(1, 2, 3)))) for s in served)
+        assert found == sorted(rows.tolist())
+        orders.append(np.concatenate([ds.order]))
+        ds.on_epoch_end()
+    assert not np.array_equal(orders[0], orders[1])  # reshuffled between epochs

@@ -67,7 +67,9 @@ def radius_distributions(centres, densities: dict[str, np.ndarray]):
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, dens in densities.items():
         style = dict(color="black", lw=2.5) if name == "real" else dict(lw=1.5)
-        ax.plot(centres, dens, label=name, **style)
+        # CSV-safe column names (uniform_b1_5) back to what a reader expects (uniform b=1.5)
+        label = name.replace("uniform_b", "uniform b=").replace("_", ".")
+        ax.plot(centres, dens, label=label, **style)
     ax.set_xlabel("vector length |z|")
     ax.set_ylabel("density")
     ax.set_title("Radii of real latent vectors vs. vectors with components uniform on [-b, b]")
