@@ -1,0 +1,52 @@
+"""dvc.yaml lists exactly what each stage uses, so DVC re-runs what changed and nothing else."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "latentspace"
+STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def package_imports(path: Path) -> set[str]:
+    """Modules of the package imported by one file (`from latentspace import x` or `latentspace.x`)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
+            if node.module == PACKAGE:
+                found |= {alias.name for alias in node.names}
+            else:
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith(PACKAGE + ".")}
+    return found
+
+
+def transitive_modules(script: Path) -> set[str]:
+    todo, seen = list(package_imports(script)), set()
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += package_imports(REPO / "src" / PACKAGE / f"{module}.py")
+    return seen
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_stage_source_deps_are_exactly_its_imports(name):
+    stage = STAGES[name]
+    script = REPO / "stages" / f"{name}.py"
+    assert f"stages/{name}.py" in stage["deps"] and f"python stages/{name}.py" in stage["cmd"]
+    listed = {Path(d).stem for d in stage["deps"] if d.startswith(f"src/{PACKAGE}/")}
+    assert listed == transitive_modules(script)
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_stage_params_are_exactly_the_sections_it_reads(name):
+    text = (REPO / "stages" / f"{name}.py").read_text()
+    read = set(re.findall(r'load_params\([^)]*\)\["(\w+)"\]', text)) | set(re.findall(r'params\["(\w+)"\]', text))
+    assert set(STAGES[name]["params"]) == read
