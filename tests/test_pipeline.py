@@ -175,6 +175,7 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     ("correlate", "correlate.slice.components", [0, 999], "correlate.slice.components[1] = 999: must be < model.latent_dim"),
     ("correlate", "correlate.scatter.special_index", 10**6, "special_index = 1000000: must be < the number of vectors"),
     ("sample", "sample.unknown_key", 1, "unknown key 'sample.unknown_key'"),
+    ("download", "data.source", "celeba", "data.source = 'celeba': not available yet"),
 ])
 def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, value, message):
     root, params, _ = repo
@@ -183,6 +184,7 @@ def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, valu
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(bad))
     out = tmp_path / "out"
     args = {
+        "download": ["--out", str(out / "raw")],
         "sample": ["--component-stats", "data/component_stats.npz", "--out", str(out / "samples")],
         "correlate": ["--z", "data/z.npy", "--data", str(out), "--metrics", str(out / "c.json"),
                       "--plots", str(out)],
