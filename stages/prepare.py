@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from latentspace import images, synthetic
+from latentspace import celeba_format, images
 from latentspace.io import InputError, atomic_path, run_stage, save_csv
 from latentspace.params import load_params
 
@@ -16,8 +16,8 @@ from latentspace.params import load_params
 def read_annotations(raw: Path, names: list[str]):
     """Partition, attributes and (synthetic only) generating factors, aligned with ``names``."""
     base = [Path(n).name for n in names]
-    part_files, partition = synthetic.read_partition_file(raw / "list_eval_partition.txt")
-    attr_names, attr_files, attrs = synthetic.read_attr_file(raw / "list_attr_celeba.txt")
+    part_files, partition = celeba_format.read_partition_file(raw / "list_eval_partition.txt")
+    attr_names, attr_files, attrs = celeba_format.read_attr_file(raw / "list_attr_celeba.txt")
     for what, files in (("list_eval_partition.txt", part_files), ("list_attr_celeba.txt", attr_files)):
         if list(files) != base:
             raise InputError(f"{raw / what}: its file names do not match the images of the archive")

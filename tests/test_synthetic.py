@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentspace import synthetic
+from latentspace import celeba_format, synthetic
 
 N_FILES = 60  # images written by the file-format tests: small, but all three splits appear
 
@@ -145,7 +145,7 @@ def test_zip_members_are_celeba_named_jpegs(written):
 
 def test_partition_file(written):
     path = written / "list_eval_partition.txt"
-    files, part = synthetic.read_partition_file(path)
+    files, part = celeba_format.read_partition_file(path)
     n_train = round(N_FILES * 162770 / 202599)
     n_valid = round(N_FILES * 19867 / 202599)
     assert files == [f"{k:06d}.jpg" for k in range(1, N_FILES + 1)]
@@ -176,7 +176,7 @@ def test_attr_file(written):
         assert name == f"{k:06d}.jpg"
         assert len(rest) == 3 * len(synthetic.ATTRIBUTE_NAMES)  # right-aligned 3-character fields
         assert {rest[j : j + 3] for j in range(0, len(rest), 3)} <= {" -1", "  1"}
-    names, files, values = synthetic.read_attr_file(path)
+    names, files, values = celeba_format.read_attr_file(path)
     assert names == list(synthetic.ATTRIBUTE_NAMES)
     assert files == [f"{k:06d}.jpg" for k in range(1, N_FILES + 1)]
     assert values.shape == (N_FILES, len(names)) and values.dtype == np.int8
@@ -187,19 +187,19 @@ def test_attr_file(written):
 def test_attr_parser_tolerates_real_celeba_spacing(tmp_path):
     path = tmp_path / "list_attr_celeba.txt"
     path.write_bytes(b"2\r\nBangs Male Young \r\n000001.jpg -1  1  1\r\n000002.jpg  1 -1  -1 \r\n")
-    names, files, values = synthetic.read_attr_file(path)
+    names, files, values = celeba_format.read_attr_file(path)
     assert names == ["Bangs", "Male", "Young"] and files == ["000001.jpg", "000002.jpg"]
     assert values.tolist() == [[-1, 1, 1], [1, -1, -1]]
     part = tmp_path / "list_eval_partition.txt"
     part.write_bytes(b"000001.jpg  0\r\n000002.jpg 2 \r\n")
-    assert synthetic.read_partition_file(part)[1].tolist() == [0, 2]
+    assert celeba_format.read_partition_file(part)[1].tolist() == [0, 2]
 
 
 def test_attr_parser_rejects_a_short_row(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("1\nBangs Male\n000001.jpg -1\n")
     with pytest.raises(ValueError, match="000001.jpg"):
-        synthetic.read_attr_file(path)
+        celeba_format.read_attr_file(path)
 
 
 def test_factors_csv(written):
