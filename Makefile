@@ -24,6 +24,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(RUN) python bench/bench_synthetic.py
+	$(RUN) dvc repro prepare
+	$(RUN) python bench/bench_train_input.py
 
 clean:
 	rm -rf $(VENV)

@@ -41,8 +41,9 @@ def main():
     model = build_autoencoder(cfg)
     compile_autoencoder(model, optimizer=t["optimizer"], learning_rate=t["learning_rate"], loss=t["loss"])
 
-    train_batches = UInt8Batches(images, train_idx, t["batch_size"], rng=np.random.default_rng(t["seed"]))
-    val_batches = UInt8Batches(images, val_idx, t["batch_size"])
+    train_batches = UInt8Batches(images, train_idx, t["batch_size"], rng=np.random.default_rng(t["seed"]),
+                                 threads=t["loader_threads"])
+    val_batches = UInt8Batches(images, val_idx, t["batch_size"], threads=t["loader_threads"])
     with Live(dir=args.live, dvcyaml=None, save_dvc_exp=False) as live:
         start = time.perf_counter()
         history = model.fit(

@@ -47,7 +47,7 @@ def _fit_small(seed):
     cfg = ArchitectureConfig(16, 8, (4, 8), (3, 3), (2, 2), True, "relu")
     model = build_autoencoder(cfg)
     compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
-    batches = UInt8Batches(images, np.arange(48), 16, rng=np.random.default_rng(seed))
+    batches = UInt8Batches(images, np.arange(48), 16, rng=np.random.default_rng(seed), threads=2)
     model.fit(batches, epochs=2, verbose=0)
     return model.get_weights()
 

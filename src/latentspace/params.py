@@ -104,6 +104,7 @@ SCHEMA: dict = {
         "optimizer": Choice(("adam", "adamw", "rmsprop", "sgd")),
         "learning_rate": FLOAT_POS,
         "loss": Choice(("mse", "mae", "binary_crossentropy")),
+        "loader_threads": Number(int, 1, 64),
         "validation_images": INT_POS,
         "n_reconstructions": Number(int, 1, 32),
     },

@@ -22,10 +22,16 @@ class UInt8Batches(keras.utils.PyDataset):
     batch_size : int
     rng : numpy Generator or None
         If given, the order of ``indices`` is reshuffled from it before every epoch.
+    threads : int
+        Threads that prepare upcoming batches while the model trains on the current one.
+        With 1, Keras fetches each batch between steps and a 2-core CPU trains about a third
+        slower than from an in-memory float32 array; with 2 it keeps pace. Batch contents and
+        order depend only on ``rng``, not on the thread count.
     """
 
-    def __init__(self, images, indices, batch_size: int, *, rng: np.random.Generator | None = None):
-        super().__init__()
+    def __init__(self, images, indices, batch_size: int, *, rng: np.random.Generator | None = None,
+                 threads: int = 1):
+        super().__init__(workers=threads, use_multiprocessing=False)
         self.images, self.batch_size, self.rng = images, batch_size, rng
         self.indices = np.asarray(indices)
         self.order = self.indices.copy()

@@ -1,0 +1,77 @@
+"""Training throughput of the project's input path against `fit` on an in-memory float32 array.
+
+Same model, same images, same process: (a) float32 array held in memory (the baseline,
+4x the memory of the uint8 set), (b) `UInt8Batches` from a memory-mapped uint8 array with
+1 thread, (c) the same with 2 threads (the pipeline's default). Prints and saves JSON.
+
+    python bench/bench_train_input.py --images data/images.npy --n 6400
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from latentspace.model import ArchitectureConfig, build_autoencoder
+from latentspace.training import UInt8Batches, compile_autoencoder
+
+
+def images_per_s(model, data, n, kwargs, repeats):
+    model.fit(*data, epochs=1, verbose=0, **kwargs)  # trace and warm up
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(*data, epochs=1, verbose=0, **kwargs)
+        rates.append(n / (time.perf_counter() - start))
+    return float(np.median(rates)), rates
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", default="data/images.npy")
+    parser.add_argument("--n", type=int, default=6400)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default="bench/results/train_input.json")
+    args = parser.parse_args()
+
+    images = np.load(args.images, mmap_mode="r")[: args.n]
+    n, size = len(images), images.shape[1]
+    cfg = ArchitectureConfig(size, 256, (64, 64, 128, 128), (3, 3, 3, 3), (2, 2, 2, 2), True, "leaky_relu")
+    x = np.asarray(images, dtype=np.float32) / 255.0
+    cases = {
+        "float32_array_in_memory": ((x, x), {"batch_size": args.batch_size}),
+        "uint8_memmap_1_thread": ((UInt8Batches(images, np.arange(n), args.batch_size,
+                                                rng=np.random.default_rng(0), threads=1),), {}),
+        "uint8_memmap_2_threads": ((UInt8Batches(images, np.arange(n), args.batch_size,
+                                                 rng=np.random.default_rng(0), threads=2),), {}),
+    }
+    results = {}
+    for name, (data, kwargs) in cases.items():
+        keras.utils.set_random_seed(0)
+        model = build_autoencoder(cfg)
+        compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
+        median, rates = images_per_s(model, data, n, kwargs, args.repeats)
+        results[name] = {"images_per_s_median": round(median, 1), "images_per_s": [round(r, 1) for r in rates]}
+        print(f"{name:28s} {median:8.1f} img/s", flush=True)
+    base = results["float32_array_in_memory"]["images_per_s_median"]
+    for r in results.values():
+        r["ratio_to_float32_array"] = round(r["images_per_s_median"] / base, 3)
+    report = {
+        "benchmark": "train input path", "n_images": n, "image_size": size, "batch_size": args.batch_size,
+        "input_memory_mib": {"float32_array": round(x.nbytes / 2**20, 1), "uint8_memmap": round(images.nbytes / 2**20, 1)},
+        "backend": keras.backend.backend(), "results": results,
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count()},
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v["ratio_to_float32_array"] for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
