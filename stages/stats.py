@@ -31,7 +31,7 @@ def main():
     rng = np.random.default_rng(r["seed"])
     radii = {"real": stats.vector_radii(z)}
     for b in r["b"]:
-        radii[f"uniform_b{b:g}".replace(".", "_")] = np.linalg.norm(rng.uniform(-b, b, (r["n_uniform"], dim)), axis=1)
+        radii[stats.radius_column(b)] = np.linalg.norm(rng.uniform(-b, b, (r["n_uniform"], dim)), axis=1)
     radius_centres, densities = stats.radius_histograms(radii, bins=r["bins"])
 
     with atomic_path(args.out) as tmp:

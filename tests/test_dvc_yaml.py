@@ -50,3 +50,13 @@ def test_stage_params_are_exactly_the_sections_it_reads(name):
     text = (REPO / "stages" / f"{name}.py").read_text()
     read = set(re.findall(r'load_params\([^)]*\)\["(\w+)"\]', text)) | set(re.findall(r'params\["(\w+)"\]', text))
     assert set(STAGES[name]["params"]) == read
+
+
+def test_radius_plot_columns_follow_the_default_b_list():
+    """The radius curve names its CSV columns in dvc.yaml; they must match params.yaml."""
+    from latentspace.stats import radius_column
+
+    b_list = yaml.safe_load((REPO / "params.yaml").read_text())["stats"]["radius"]["b"]
+    plots = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
+    spec = next(next(iter(p.values())) for p in plots if isinstance(p, dict) and "Radius" in next(iter(p)))
+    assert spec["y"]["plots/radii.csv"] == ["real", *map(radius_column, b_list)]

@@ -142,6 +142,12 @@ def expected_uniform_radius(b: float, latent_dim: int) -> float:
     return b * np.sqrt(latent_dim / 3.0)
 
 
+def radius_column(b: float) -> str:
+    """Column name of the uniform-b radii in ``plots/radii.csv``, e.g. ``uniform_b1_5``
+    (no dots: Vega-Lite, behind ``dvc plots``, reads a dot as a nested field)."""
+    return f"uniform_b{b:g}".replace(".", "_")
+
+
 def radius_histograms(
     radii: dict[str, np.ndarray], *, bins: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
