@@ -6,20 +6,21 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace import correlation, plots
+from latentspace import correlation, plots, samplers
 from latentspace.io import load_npy, run_stage, save_csv, save_figure, save_json, save_npy
-from latentspace.params import ParamsError, load_params
+from latentspace.params import invalid, load_params
 
 
 def check_against_data(p: dict, n: int, dim: int) -> None:
+    """Checks that need the vectors: the params schema cannot know N."""
     if p["M"] > n:
-        raise ParamsError(f"params.yaml: correlate.M = {p['M']}: must be <= the number of vectors ({n})")
+        raise invalid("correlate.M", p["M"], f"must be <= the number of vectors ({n})")
     for k, c in enumerate(p["slice"]["components"]):
         if c >= dim:
-            raise ParamsError(f"params.yaml: correlate.slice.components[{k}] = {c}: must be < latent_dim ({dim})")
+            raise invalid(f"correlate.slice.components[{k}]", c, f"must be < latent_dim ({dim})")
     if p["scatter"]["special_index"] >= n:
-        raise ParamsError(f"params.yaml: correlate.scatter.special_index = {p['scatter']['special_index']}: "
-                          f"must be < the number of vectors ({n})")
+        raise invalid("correlate.scatter.special_index", p["scatter"]["special_index"],
+                      f"must be < the number of vectors ({n})")
 
 
 def main():
@@ -60,7 +61,7 @@ def main():
     save_figure(args.plots / "correlation_heatmap.png",
                 plots.correlation_heatmap(r_sample, title=f"Pearson r of the latent components (M = {p['M']})"))
     s = p["scatter"]
-    uniform = np.random.default_rng(s["seed"]).uniform(-s["b"], s["b"], (s["n_uniform"], dim))
+    uniform = samplers.uniform_box(np.random.default_rng(s["seed"]), s["n_uniform"], dim, s["b"])
     save_figure(args.plots / "correlated_pairs.png", plots.pair_scatter_grid(
         z_sample, correlation.top_pairs(r_sample, s["max_pairs"]), uniform, np.asarray(z[s["special_index"]]),
         b=s["b"], special_index=s["special_index"]), dpi=80)

@@ -4,12 +4,13 @@ import argparse
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from latentspace import grids, plots
-from latentspace.io import InputError, atomic_path, run_stage, save_figure, save_png
+from latentspace.io import atomic_path, require_file, run_stage, save_figure, save_png
+from latentspace.model import load_part
 from latentspace.params import load_params
+from latentspace.training import predict_in_batches
 
 
 def main():
@@ -22,18 +23,15 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["decode"]
 
-    if not args.model.is_file():
-        raise InputError(f"{args.model}: missing; run the train stage first")
-    decoder = keras.saving.load_model(args.model).get_layer("decoder")
-    manifest = json.loads((args.samples / "manifest.json").read_text())
+    decoder = load_part(args.model, "decoder")
+    manifest = json.loads(require_file(args.samples / "manifest.json", "the sample stage").read_text())
 
     rows = {}  # sampler -> [(grid, label)] in manifest order (increasing value)
     with atomic_path(args.out, directory=True) as tmp:
         for entry in manifest:
             z = np.load(args.samples / entry["file"])
-            images = np.concatenate([np.asarray(decoder.predict_on_batch(z[s : s + p["batch_size"]]))
-                                     for s in range(0, len(z), p["batch_size"])])
-            panel = grids.tile(grids.to_uint8(images), p["columns"], scale=max(1, 64 // images.shape[1]))
+            images = predict_in_batches(decoder, z, p["batch_size"])  # (n, S, S, 3) in [0, 1]
+            panel = grids.tile(grids.to_uint8(images), p["columns"], scale=grids.display_scale(images.shape[1], 64))
             save_png(tmp / entry["file"].replace(".npy", ".png"), panel)
             rows.setdefault(entry["sampler"], []).append((panel, entry["label"]))
     save_figure(args.overview, plots.labelled_panels(list(rows.values())))

@@ -4,7 +4,7 @@ import argparse
 
 from latentspace import synthetic
 from latentspace.io import atomic_path, run_stage
-from latentspace.params import ParamsError, load_params
+from latentspace.params import invalid, load_params
 
 
 def main():
@@ -15,10 +15,8 @@ def main():
     data = load_params(args.params)["data"]
 
     if data["source"] != "synthetic":
-        raise ParamsError(
-            f"params.yaml: data.source = {data['source']!r}: not available yet; "
-            "only 'synthetic' works in this version (real CelebA and local folders are planned)"
-        )
+        raise invalid("data.source", data["source"], "not available yet; only 'synthetic' works in this "
+                      "version (real CelebA and local folders are planned)")
     cfg = data["synthetic"]
     with atomic_path(args.out, directory=True) as tmp:
         synthetic.write_celeba_format(tmp, cfg["n_images"], seed=cfg["seed"], workers=cfg["workers"])

@@ -3,10 +3,10 @@
 import argparse
 from pathlib import Path
 
-import keras
 from tqdm import tqdm
 
 from latentspace.io import InputError, load_npy, run_stage, save_npy
+from latentspace.model import load_part
 from latentspace.params import load_params
 from latentspace.splits import split_indices
 from latentspace.training import predict_in_batches
@@ -25,16 +25,14 @@ def main():
 
     images = load_npy(args.images, mmap=True, ndim=4)
     train_idx, holdout_idx = split_indices(args.index, len(images))
-    if not args.model.is_file():
-        raise InputError(f"{args.model}: missing; run the train stage first")
-    encoder = keras.saving.load_model(args.model).get_layer("encoder")
+    encoder = load_part(args.model, "encoder")
     if tuple(encoder.input_shape[1:]) != images.shape[1:]:
         raise InputError(f"{args.images}: images of shape {images.shape[1:]} do not fit the "
                          f"encoder's input {tuple(encoder.input_shape[1:])}; retrain (dvc repro)")
 
     with tqdm(total=len(images), desc="encode", unit="img") as bar:
         for rows, out in ((train_idx, args.z), (holdout_idx, args.z_holdout)):
-            save_npy(out, predict_in_batches(encoder, images, rows, batch_size, progress=bar.update))
+            save_npy(out, predict_in_batches(encoder, images, batch_size, rows=rows, progress=bar.update))
 
 
 if __name__ == "__main__":

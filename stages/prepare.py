@@ -1,7 +1,6 @@
 """Stage `prepare`: centre-crop and resize every image of the archive into one uint8 array."""
 
 import argparse
-import csv
 import zipfile
 from pathlib import Path
 
@@ -9,26 +8,9 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import celeba_format, images
-from latentspace.io import InputError, atomic_path, run_stage, save_csv
+from latentspace.io import atomic_path, require_file, run_stage, save_csv
 from latentspace.params import load_params
-
-
-def read_annotations(raw: Path, names: list[str]):
-    """Partition, attributes and (synthetic only) generating factors, aligned with ``names``."""
-    base = [Path(n).name for n in names]
-    part_files, partition = celeba_format.read_partition_file(raw / "list_eval_partition.txt")
-    attr_names, attr_files, attrs = celeba_format.read_attr_file(raw / "list_attr_celeba.txt")
-    for what, files in (("list_eval_partition.txt", part_files), ("list_attr_celeba.txt", attr_files)):
-        if list(files) != base:
-            raise InputError(f"{raw / what}: its file names do not match the images of the archive")
-    columns, values = ["partition", *attr_names], [partition[:, None], attrs]
-    factors = raw / "factors.csv"
-    if factors.exists():
-        with open(factors, newline="") as f:
-            rows = list(csv.reader(f))
-        columns += rows[0][1:]
-        values.append(np.array([r[1:] for r in rows[1:]], dtype=object))
-    return columns, np.concatenate([v.astype(object) for v in values], axis=1)
+from latentspace.splits import first_fraction_split
 
 
 def main():
@@ -40,19 +22,12 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["prepare"]
 
-    zip_path = args.raw / "img_align_celeba.zip"
-    if not zip_path.is_file():
-        raise InputError(f"{zip_path}: missing; run the download stage first")
-    with zipfile.ZipFile(zip_path) as archive:
+    with zipfile.ZipFile(require_file(args.raw / "img_align_celeba.zip", "the download stage")) as archive:
         names = images.image_members(archive)
-        columns, annotations = read_annotations(args.raw, names)
+        files = [Path(name).name for name in names]
+        columns, annotations = celeba_format.read_annotations(args.raw, files)
+        split = first_fraction_split(len(names), p["train_fraction"])
         n, size = len(names), p["image_size"]
-        n_train = int(np.floor(p["train_fraction"] * n))
-        if not 1 <= n_train < n:
-            raise InputError(
-                f"prepare.train_fraction = {p['train_fraction']}: leaves {n_train} training and "
-                f"{n - n_train} held-out images of {n}; both must be at least 1"
-            )
         with atomic_path(args.images) as tmp:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
             with tqdm(total=n, desc="prepare", unit="img") as bar:
@@ -60,8 +35,7 @@ def main():
             out.flush()
             del out
 
-    split = np.where(np.arange(n) < n_train, "train", "holdout")
-    rows = ([Path(name).name, s, *a] for name, s, a in zip(names, split, annotations))
+    rows = ([f, s, *a] for f, s, a in zip(files, split, annotations))
     save_csv(args.index, ["image_id", "split", *columns], rows)
 
 

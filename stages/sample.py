@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import samplers
-from latentspace.io import InputError, atomic_path, run_stage, save_json
+from latentspace.io import atomic_path, require_file, run_stage, save_json
 from latentspace.params import load_params
 
 
@@ -18,20 +18,14 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["sample"]
 
-    if not args.component_stats.is_file():
-        raise InputError(f"{args.component_stats}: missing; run the stats stage first")
-    with np.load(args.component_stats) as comp:
+    with np.load(require_file(args.component_stats, "the stats stage")) as comp:
         mu, hw = comp["mu"], comp["hw"]
 
     settings = samplers.settings_from_params(p)
     with atomic_path(args.out, directory=True) as tmp:
         manifest = []
         for s in settings:
-            rng = samplers.setting_rng(p["seed"], s)
-            if s.sampler == "uniform":
-                z = samplers.uniform_box(rng, p["n"], len(mu), s.value)
-            else:
-                z = samplers.uniform_intervals(rng, p["n"], mu, hw, s.value)
+            z = s.draw(samplers.setting_rng(p["seed"], s), p["n"], mu, hw)
             np.save(tmp / f"{s.name}.npy", z)
             manifest.append({"file": f"{s.name}.npy", "sampler": s.sampler, "value": s.value, "label": s.label})
         save_json(tmp / "manifest.json", manifest)

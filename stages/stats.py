@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace import plots, stats
+from latentspace import plots, samplers, stats
 from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_figure, save_json
 from latentspace.params import load_params
 
@@ -31,7 +31,7 @@ def main():
     rng = np.random.default_rng(r["seed"])
     radii = {"real": stats.vector_radii(z)}
     for b in r["b"]:
-        radii[stats.radius_column(b)] = np.linalg.norm(rng.uniform(-b, b, (r["n_uniform"], dim)), axis=1)
+        radii[stats.radius_column(b)] = stats.vector_radii(samplers.uniform_box(rng, r["n_uniform"], dim, b))
     radius_centres, densities = stats.radius_histograms(radii, bins=r["bins"])
 
     with atomic_path(args.out) as tmp:

@@ -12,7 +12,8 @@ from latentspace.io import atomic_path, load_npy, run_stage, save_json, save_png
 from latentspace.model import ArchitectureConfig, build_autoencoder
 from latentspace.params import load_params
 from latentspace.splits import split_indices
-from latentspace.training import LiveLogger, UInt8Batches, compile_autoencoder, predict_in_batches, psnr
+from latentspace.training import (LiveLogger, UInt8Batches, compile_autoencoder, predict_in_batches, psnr,
+                                  to_model_input)
 
 
 def main():
@@ -55,15 +56,15 @@ def main():
     with atomic_path(args.model) as tmp:
         keras.saving.save_model(model, tmp)
 
-    originals = images[val_idx].astype(np.float32) / 255.0
-    recon = predict_in_batches(model, images, val_idx, 256)
+    originals = images[val_idx]  # uint8
+    recon = predict_in_batches(model, images, t["batch_size"], rows=val_idx)
     n_show = min(t["n_reconstructions"], len(val_idx))
-    pairs = np.concatenate([images[val_idx[:n_show]], grids.to_uint8(recon[:n_show])])  # originals above
-    save_png(args.reconstructions, grids.tile(pairs, n_show, scale=max(1, 96 // images.shape[1])))
+    pairs = np.concatenate([originals[:n_show], grids.to_uint8(recon[:n_show])])  # originals above
+    save_png(args.reconstructions, grids.tile(pairs, n_show, scale=grids.display_scale(images.shape[1], 96)))
     save_json(args.metrics, {
         "loss": float(history.history["loss"][-1]),
         "val_loss": float(history.history["val_loss"][-1]),
-        "psnr_holdout_db": psnr(originals, recon),
+        "psnr_holdout_db": psnr(to_model_input(originals), recon),
         "epochs": t["epochs"],
         "n_train": int(len(train_idx)),
         "train_seconds": round(seconds, 1),

@@ -76,3 +76,33 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     save_npy(target, np.arange(3))
     np.testing.assert_array_equal(np.load(target), [0, 1, 2])
     assert [p.name for p in tmp_path.iterdir()] == ["out.npy"]
+
+
+def test_first_fraction_split_labels_and_bad_fraction():
+    from latentspace.splits import first_fraction_split
+
+    assert first_fraction_split(10, 0.75).tolist() == ["train"] * 7 + ["holdout"] * 3
+    with pytest.raises(ValueError, match=r"prepare.train_fraction = 0.05: leaves 0 training"):
+        first_fraction_split(10, 0.05)
+
+
+def test_read_annotations_joins_files_in_image_order(tmp_path):
+    from latentspace import celeba_format
+
+    (tmp_path / "list_eval_partition.txt").write_text("000001.jpg 0\n000002.jpg 2\n")
+    (tmp_path / "list_attr_celeba.txt").write_text("2\nMale Smiling \n000001.jpg  1 -1\n000002.jpg -1  1\n")
+    (tmp_path / "factors.csv").write_text("image_id,age\n000001.jpg,0.5\n000002.jpg,0.25\n")
+    columns, values = celeba_format.read_annotations(tmp_path, ["000001.jpg", "000002.jpg"])
+    assert columns == ["partition", "Male", "Smiling", "age"]
+    assert values.tolist() == [[0, 1, -1, "0.5"], [2, -1, 1, "0.25"]]
+    with pytest.raises(ValueError, match="do not match the images"):
+        celeba_format.read_annotations(tmp_path, ["000002.jpg", "000001.jpg"])
+
+
+def test_model_input_scaling_and_display_scale():
+    from latentspace.training import to_model_input
+
+    np.testing.assert_allclose(to_model_input(np.array([0, 51, 255], np.uint8)), [0.0, 0.2, 1.0])
+    z = np.array([-3.5, 2.0], np.float64)
+    assert to_model_input(z).dtype == np.float32 and to_model_input(z).tolist() == [-3.5, 2.0]
+    assert [grids.display_scale(s, 96) for s in (16, 32, 64, 128)] == [6, 3, 1, 1]

@@ -7,7 +7,9 @@ real file). ``list_eval_partition.txt``: ``<file> <0|1|2>`` (train, valid, test)
 
 from __future__ import annotations
 
+import csv
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -73,3 +75,38 @@ def read_partition_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]
         raise ValueError(f"{path}: expected '<file> <0|1|2>' lines, got {' '.join(bad)!r}")
     files = [r[0] for r in rows]
     return files, np.array([int(r[1]) for r in rows], dtype=np.int8)
+
+
+def read_annotations(raw_dir: str | os.PathLike, image_files: list[str]) -> tuple[list[str], np.ndarray]:
+    """Partition, attributes and, where ``factors.csv`` exists (synthetic data), the
+    generating factors of every image, in the order of ``image_files``.
+
+    Parameters
+    ----------
+    raw_dir : path
+        Folder with ``list_eval_partition.txt``, ``list_attr_celeba.txt`` and optionally
+        ``factors.csv`` (first column the image file name).
+    image_files : list of str
+        Base names of the archive's images, in archive order; both annotation files must
+        list exactly these, in this order.
+
+    Returns
+    -------
+    columns : list of str
+        ``partition``, the attribute names, then the factor names.
+    values : ndarray of shape (n_images, len(columns)), object
+    """
+    raw_dir = Path(raw_dir)
+    part_files, partition = read_partition_file(raw_dir / "list_eval_partition.txt")
+    attr_names, attr_files, attrs = read_attr_file(raw_dir / "list_attr_celeba.txt")
+    for what, files in (("list_eval_partition.txt", part_files), ("list_attr_celeba.txt", attr_files)):
+        if list(files) != list(image_files):
+            raise ValueError(f"{raw_dir / what}: its file names do not match the images of the archive")
+    columns, values = ["partition", *attr_names], [partition[:, None], attrs]
+    factors = raw_dir / "factors.csv"
+    if factors.exists():
+        with open(factors, newline="") as f:
+            rows = list(csv.reader(f))
+        columns += rows[0][1:]
+        values.append(np.array([r[1:] for r in rows[1:]], dtype=object))
+    return columns, np.concatenate([v.astype(object) for v in values], axis=1)

@@ -13,6 +13,12 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def display_scale(side: int, target: int) -> int:
+    """Largest integer magnification that shows a ``side``-pixel image at no more than
+    ``target`` pixels (at least 1), so small images are legible and stay crisp."""
+    return max(1, target // side)
+
+
 def tile(images: np.ndarray, columns: int, *, pad: int = 2, scale: int = 1, background: int = 255) -> np.ndarray:
     """Lay images out row by row on one canvas.
 

@@ -89,11 +89,17 @@ def save_png(path: str | Path, image: np.ndarray) -> None:
         Image.fromarray(image).save(tmp, format="PNG")
 
 
-def load_npy(path: str | Path, *, mmap: bool = False, ndim: int | None = None) -> np.ndarray:
-    """Load a ``.npy`` file produced by an earlier stage, with a clear error if it is unusable."""
+def require_file(path: str | Path, producer: str = "the stage that produces it") -> Path:
+    """``path`` as a Path if it is a file; otherwise an InputError that says which stage makes it."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: missing; run the stage that produces it (dvc repro)")
+        raise InputError(f"{path}: missing; run {producer} first (dvc repro)")
+    return path
+
+
+def load_npy(path: str | Path, *, mmap: bool = False, ndim: int | None = None) -> np.ndarray:
+    """Load a ``.npy`` file produced by an earlier stage, with a clear error if it is unusable."""
+    path = require_file(path)
     try:
         array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError) as exc:

@@ -87,6 +87,13 @@ def build_decoder(cfg: ArchitectureConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name="decoder")
 
 
+def load_part(path, part: str) -> keras.Model:
+    """The ``"encoder"`` or ``"decoder"`` of an autoencoder saved by the train stage."""
+    from latentspace.io import require_file
+
+    return keras.saving.load_model(require_file(path, "the train stage")).get_layer(part)
+
+
 def build_autoencoder(cfg: ArchitectureConfig) -> keras.Model:
     """Encoder and decoder chained; both stay reachable as ``model.get_layer("encoder")``
     and ``model.get_layer("decoder")``, also after ``keras.saving.load_model``."""

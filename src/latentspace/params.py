@@ -70,8 +70,14 @@ class ListOf:
         return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
 
+def invalid(key: str, value: Any, allowed: str) -> ParamsError:
+    """The one-line error for a param: ``params.yaml: <key> = <value>: <what is allowed>``.
+    Stages use it for checks that need the data, e.g. ``correlate.M`` against N."""
+    return ParamsError(f"params.yaml: {key} = {value!r}: {allowed}")
+
+
 def _fail(key: str, value: Any, allowed: str):
-    raise ParamsError(f"params.yaml: {key} = {value!r}: {allowed}")
+    raise invalid(key, value, allowed)
 
 
 INT_POS, INT_NONNEG = Number(int, 1), Number(int, 0)

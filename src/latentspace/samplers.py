@@ -8,24 +8,36 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# sampler -> (its parameter's name, what it draws)
+_SAMPLERS = {
+    "uniform": ("b", "uniform [-b, b]"),
+    "intervals": ("fact", "uniform [mu - fact*hw, mu + fact*hw]"),
+}
+
+
 @dataclass(frozen=True)
 class SamplerSetting:
     """One sampler with one value of its parameter, e.g. ``intervals`` with ``fact = 1.0``."""
 
-    sampler: str  # "uniform" or "intervals"
+    sampler: str  # a key of _SAMPLERS
     value: float  # b for uniform, fact for intervals
 
     @property
     def name(self) -> str:
         """File-name stem that sorts settings by sampler, then by value, e.g. ``intervals_fact_01.00``."""
-        param = {"uniform": "b", "intervals": "fact"}[self.sampler]
-        return f"{self.sampler}_{param}_{self.value:05.2f}"
+        return f"{self.sampler}_{_SAMPLERS[self.sampler][0]}_{self.value:05.2f}"
 
     @property
     def label(self) -> str:
-        param = {"uniform": "b", "intervals": "fact"}[self.sampler]
-        desc = {"uniform": "uniform [-b, b]", "intervals": "uniform [mu - fact*hw, mu + fact*hw]"}
-        return f"{desc[self.sampler]}, {param} = {self.value:g}"
+        param, description = _SAMPLERS[self.sampler]
+        return f"{description}, {param} = {self.value:g}"
+
+    def draw(self, rng: np.random.Generator, n: int, mu: np.ndarray, hw: np.ndarray) -> np.ndarray:
+        """``n`` vectors of this setting, shape (n, latent_dim), float32 (``mu``, ``hw``: see
+        :func:`uniform_intervals`; the uniform box only takes latent_dim from them)."""
+        if self.sampler == "uniform":
+            return uniform_box(rng, n, len(mu), self.value)
+        return uniform_intervals(rng, n, mu, hw, self.value)
 
 
 def setting_rng(seed: int, setting: SamplerSetting) -> np.random.Generator:

@@ -8,6 +8,13 @@ import keras
 import numpy as np
 
 
+def to_model_input(x: np.ndarray) -> np.ndarray:
+    """uint8 images -> float32 in [0, 1]; anything else (latent vectors) -> float32 as it is."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    return np.asarray(x, dtype=np.float32)
+
+
 class UInt8Batches(keras.utils.PyDataset):
     """Batches ``(x, x)`` of float32 images in [0, 1] cut from a uint8 image array.
 
@@ -44,7 +51,7 @@ class UInt8Batches(keras.utils.PyDataset):
     def __getitem__(self, i: int):
         # Sorted rows read a memory map sequentially; the batch's order doesn't matter to the loss.
         rows = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
-        x = self.images[rows].astype(np.float32) / 255.0  # (batch, S, S, 3)
+        x = to_model_input(self.images[rows])  # (batch, S, S, 3)
         return x, x
 
     def on_epoch_end(self):
@@ -75,27 +82,29 @@ def compile_autoencoder(model: keras.Model, *, optimizer: str, learning_rate: fl
     model.compile(optimizer=opt, loss=loss)
 
 
-def predict_in_batches(model: keras.Model, images, indices, batch_size: int, *, progress=None) -> np.ndarray:
-    """Run ``model`` on ``images[indices]`` one uint8 batch at a time.
+def predict_in_batches(model: keras.Model, inputs, batch_size: int, *, rows=None, progress=None) -> np.ndarray:
+    """Run ``model`` on ``inputs[rows]`` one batch at a time (see :func:`to_model_input`).
 
     Parameters
     ----------
-    images : ndarray of shape (n_images, S, S, 3), uint8
-    indices : ndarray of shape (n_used,)
+    inputs : ndarray of shape (n, ...)
+        uint8 images (e.g. a memory map) or float latent vectors.
+    rows : ndarray of shape (n_used,) or None
+        Rows to run on; all rows if None.
     progress : callable or None
-        Called with the number of images done after each batch (e.g. ``tqdm.update``).
+        Called with the number of rows done after each batch (e.g. ``tqdm.update``).
 
     Returns
     -------
-    out : ndarray of shape (n_used, ...) float32, row k = model(images[indices[k]])
+    out : ndarray of shape (n_used, ...) float32, row k = model(inputs[rows[k]])
     """
+    rows = np.arange(len(inputs)) if rows is None else rows
     outputs = []
-    for start in range(0, len(indices), batch_size):
-        rows = indices[start : start + batch_size]
-        x = images[rows].astype(np.float32) / 255.0
-        outputs.append(np.asarray(model.predict_on_batch(x), dtype=np.float32))
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        outputs.append(np.asarray(model.predict_on_batch(to_model_input(inputs[batch])), dtype=np.float32))
         if progress is not None:
-            progress(len(rows))
+            progress(len(batch))
     return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
 
 
