@@ -1,16 +1,23 @@
-"""Stage `prepare`: centre-crop and resize every image of the archive into one uint8 array."""
+"""Stage `prepare`: centre-crop and resize every image into one uint8 array, in parallel.
+
+Images that cannot be used are skipped (zero rows marked `skipped` in the index) and listed
+with the reason in --skipped; more than `prepare.max_bad_fraction` of them fails the stage.
+"""
 
 import argparse
-import zipfile
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from latentspace import celeba_format, images
-from latentspace.io import atomic_path, require_file, run_stage, save_csv
+from latentspace import celeba_format, images, sources
+from latentspace.io import InputError, atomic_path, run_stage, save_csv, save_json
 from latentspace.params import load_params
-from latentspace.splits import first_fraction_split
+from latentspace.splits import split_labels
+
+SHOW_BAD = 20  # skipped images named on stderr; all of them are in --skipped
 
 
 def main():
@@ -19,24 +26,47 @@ def main():
     parser.add_argument("--raw", required=True, type=Path)
     parser.add_argument("--images", required=True)
     parser.add_argument("--index", required=True)
+    parser.add_argument("--skipped", required=True)
+    parser.add_argument("--metrics", required=True)
     args = parser.parse_args()
     p = load_params(args.params)["prepare"]
 
-    with zipfile.ZipFile(require_file(args.raw / "img_align_celeba.zip", "the download stage")) as archive:
-        names = images.image_members(archive)
-        files = [Path(name).name for name in names]
-        columns, annotations = celeba_format.read_annotations(args.raw, files)
-        split = first_fraction_split(len(names), p["train_fraction"])
-        n, size = len(names), p["image_size"]
-        with atomic_path(args.images) as tmp:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
-            with tqdm(total=n, desc="prepare", unit="img") as bar:
-                images.read_faces(archive, names, out, crop=p["crop"], progress=bar.update)
-            out.flush()
-            del out
+    source = sources.read_manifest(args.raw)
+    with source.open() as reader:
+        ids = reader.ids
+    sources.check_unchanged(source, ids)
+    columns, annotations = celeba_format.read_annotations(args.raw, ids)
+    partition = annotations[:, columns.index("partition")] if "partition" in columns else None
+    split = split_labels(len(ids), p["split"]["method"], p["split"]["train_size"], partition)
 
-    rows = ([f, s, *a] for f, s, a in zip(files, split, annotations))
-    save_csv(args.index, ["image_id", "split", *columns], rows)
+    n, size = len(ids), p["image_size"]
+    start = time.perf_counter()
+    with atomic_path(args.images) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+        with tqdm(total=n, desc="prepare", unit="img") as bar:
+            bad = images.decode_faces(source, ids, out, crop=p["crop"], max_pixels=p["max_image_pixels"],
+                                      workers=p["workers"], progress=bar.update)
+        for row, reason in bad[:SHOW_BAD]:
+            print(f"skipped {ids[row]}: {reason}", file=sys.stderr)
+        if len(bad) > p["max_bad_fraction"] * n:
+            row, reason = bad[0]
+            raise InputError(f"{source.path}: {len(bad)} of {n} images cannot be used, more than "
+                             f"prepare.max_bad_fraction ({p['max_bad_fraction']}); first: {ids[row]}: {reason}")
+        out.flush()
+        del out
+    seconds = time.perf_counter() - start
+
+    split[[row for row, _ in bad]] = "skipped"
+    save_csv(args.skipped, ["image_id", "reason"], ((ids[row], reason) for row, reason in bad))
+    save_csv(args.index, ["image_id", "split", *columns], ([i, s, *a] for i, s, a in zip(ids, split, annotations)))
+    save_json(args.metrics, {
+        "n_images": n,
+        "n_train": int((split == "train").sum()),
+        "n_holdout": int((split == "holdout").sum()),
+        "n_skipped": len(bad),
+        "seconds": round(seconds, 1),
+        "images_per_s": round(n / seconds, 1),
+    })
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Reading faces from a zip (crop/resize against a plain Pillow reference), tiling, atomic writes."""
+"""Decoding one face (crop/resize against a plain Pillow reference), tiling, splits, atomic writes."""
 
 import io
 import zipfile
@@ -26,7 +26,7 @@ def test_load_face_matches_plain_pillow_crop_and_resize():
     arr = smooth_image()
     data = jpeg_bytes(arr)
     for crop, size in ((140, 32), (140, 64), (178, 89)):
-        ours = images.load_face(data, crop=crop, size=size).astype(float)
+        ours = images.load_face(data, crop=crop, size=size, max_pixels=10**6).astype(float)
         left, top = (178 - crop) // 2, (218 - crop) // 2
         ref = Image.open(io.BytesIO(data)).convert("RGB").crop((left, top, left + crop, top + crop))
         ref = np.asarray(ref.resize((size, size), Image.Resampling.LANCZOS), dtype=float)
@@ -36,21 +36,8 @@ def test_load_face_matches_plain_pillow_crop_and_resize():
 
 def test_centre_box_and_too_large_crop():
     assert images.centre_box(178, 218, 140) == (19, 39, 159, 179)
-    with pytest.raises(ValueError, match="prepare.crop = 200"):
+    with pytest.raises(images.BadImage, match=r"178x218 px is smaller than prepare.crop \(200 px\)"):
         images.centre_box(178, 218, 200)
-
-
-def test_image_members_sorted_and_unsafe_paths_refused(tmp_path):
-    path = tmp_path / "a.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in ("img/000002.jpg", "img/000001.jpg", "img/readme.txt"):
-            zf.writestr(name, b"x")
-    with zipfile.ZipFile(path) as zf:
-        assert images.image_members(zf) == ["img/000001.jpg", "img/000002.jpg"]
-    with zipfile.ZipFile(path, "a") as zf:
-        zf.writestr("../evil.jpg", b"x")
-    with zipfile.ZipFile(path) as zf, pytest.raises(ValueError, match="unsafe member"):
-        images.image_members(zf)
 
 
 def test_tile_places_every_image():
@@ -78,15 +65,22 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.npy"]
 
 
-def test_first_fraction_split_labels_and_bad_fraction():
-    from latentspace.splits import first_fraction_split
+def test_split_labels_first_count_fraction_and_official():
+    from latentspace.splits import split_labels
 
-    assert first_fraction_split(10, 0.75).tolist() == ["train"] * 7 + ["holdout"] * 3
-    with pytest.raises(ValueError, match=r"prepare.train_fraction = 0.05: leaves 0 training"):
-        first_fraction_split(10, 0.05)
+    assert split_labels(10, "first", 0.75).tolist() == ["train"] * 7 + ["holdout"] * 3
+    assert split_labels(10, "first", 4).tolist() == ["train"] * 4 + ["holdout"] * 6  # a count, as 170000
+    with pytest.raises(ValueError, match=r"prepare.split.train_size = 0.05: leaves 0 training"):
+        split_labels(10, "first", 0.05)
+    with pytest.raises(ValueError, match=r"train_size = 10: leaves 10 training and 0 held-out"):
+        split_labels(10, "first", 10)
+    partition = np.array([0, 1, 0, 2, 0])
+    assert split_labels(5, "official", 0.5, partition).tolist() == ["train", "holdout", "train", "holdout", "train"]
+    with pytest.raises(ValueError, match="needs CelebA's list_eval_partition"):
+        split_labels(5, "official", 0.5, None)
 
 
-def test_read_annotations_joins_files_in_image_order(tmp_path):
+def test_read_annotations_joins_tables_by_file_name(tmp_path):
     from latentspace import celeba_format
 
     (tmp_path / "list_eval_partition.txt").write_text("000001.jpg 0\n000002.jpg 2\n")
@@ -95,8 +89,30 @@ def test_read_annotations_joins_files_in_image_order(tmp_path):
     columns, values = celeba_format.read_annotations(tmp_path, ["000001.jpg", "000002.jpg"])
     assert columns == ["partition", "Male", "Smiling", "age"]
     assert values.tolist() == [[0, 1, -1, "0.5"], [2, -1, 1, "0.25"]]
-    with pytest.raises(ValueError, match="do not match the images"):
-        celeba_format.read_annotations(tmp_path, ["000002.jpg", "000001.jpg"])
+    columns, values = celeba_format.read_annotations(tmp_path, ["000002.jpg"])  # joined by name, not position
+    assert values.tolist() == [[2, -1, 1, "0.25"]]
+    with pytest.raises(ValueError, match=r"does not list 1 of the 2 images \(first: 000009.jpg\)"):
+        celeba_format.read_annotations(tmp_path, ["000001.jpg", "000009.jpg"])
+    assert celeba_format.read_annotations(tmp_path / "none", ["a.png"])[0] == []
+
+
+def test_celeba_and_kaggle_tables_read_the_same(tmp_path):
+    from latentspace import celeba_format
+
+    (tmp_path / "list_attr_celeba.csv").write_text("image_id,Male,Smiling\n000001.jpg,1,-1\n000002.jpg,-1,1\n")
+    (tmp_path / "list_eval_partition.csv").write_text("image_id,partition\n000001.jpg,0\n000002.jpg,2\n")
+    tables = {"partition": tmp_path / "list_eval_partition.csv", "attributes": tmp_path / "list_attr_celeba.csv"}
+    out = tmp_path / "out"
+    out.mkdir()
+    celeba_format.write_normalised(tables, out)
+    names, files, values = celeba_format.read_attr_file(out / "list_attr_celeba.txt")
+    assert (names, files, values.tolist()) == (["Male", "Smiling"], ["000001.jpg", "000002.jpg"], [[1, -1], [-1, 1]])
+    assert (out / "list_attr_celeba.txt").read_text().splitlines()[2] == "000001.jpg  1 -1"  # CelebA's own layout
+    files, partition = celeba_format.read_partition_file(out / "list_eval_partition.txt")
+    assert partition.tolist() == [0, 2]
+    (tmp_path / "bad.csv").write_text("image_id,partition\n000001.jpg,7\n")
+    with pytest.raises(ValueError, match=r"bad.csv: expected '<file>,<0\|1\|2>' rows"):
+        celeba_format.read_partition(tmp_path / "bad.csv")
 
 
 def test_model_input_scaling_and_display_scale():

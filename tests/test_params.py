@@ -36,7 +36,17 @@ def test_default_params_are_valid():
     ("model.batch_norm", "yes", "must be true or false"),
     ("model.strides", [2, 2, 2], "model.kernel_sizes"),
     ("prepare.image_size", 40, r"must be divisible by the product of model\.strides \(16\)"),
-    ("prepare.crop", 300, "prepare.crop = 300: must be <= 178"),
+    ("prepare.crop", 4, "prepare.crop = 4: must be >= 8"),
+    ("prepare.split.train_size", 1.5, r"train_size = 1.5: must be a count \(integer >= 1\) or a fraction"),
+    ("prepare.split.train_size", 0, "must be a count"),
+    ("prepare.split.method", "random", "must be one of first, official"),
+    ("prepare.max_image_pixels", 10**9, "must be <= 89478485"),
+    ("data.source", "folder", r"data.folder.path = '': must name img_align_celeba.zip"),
+    ("data.celeba.mirrors.images", [{"url": "ftp://x/y.zip", "md5": "0" * 32}], r"images\[0\].url = 'ftp://x/y.zip': must start with http"),
+    ("data.celeba.mirrors.images", [{"drive": "abc", "md5": "xyz"}], r"images\[0\].md5 = 'xyz': must be the file's MD5"),
+    ("data.celeba.mirrors.images", [{"drive": "a", "url": "http://a", "md5": "0" * 32}], "needs exactly one of url or drive"),
+    ("data.celeba.mirrors.partition", [{"drive": "a", "md5": "0" * 32, "sha": 1}], "unknown field 'sha'"),
+    ("data.celeba.mirrors.attributes", [], "must have at least 1 items"),
     ("data.source", "imagenet", "must be one of synthetic, celeba, folder"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(path, value, message):

@@ -87,7 +87,7 @@ def test_data_contracts(repo):
     with open(root / "data/index.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["image_id"] for r in rows] == [f"{i:06d}.jpg" for i in range(1, N_IMAGES + 1)]
-    n_train = int(np.floor(params["prepare"]["train_fraction"] * N_IMAGES))
+    n_train = int(np.floor(params["prepare"]["split"]["train_size"] * N_IMAGES))
     assert [r["split"] for r in rows] == ["train"] * n_train + ["holdout"] * (N_IMAGES - n_train)
     assert {"Male", "Smiling", "masculinity"} <= set(rows[0])
 
@@ -175,7 +175,7 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     ("correlate", "correlate.slice.components", [0, 999], "correlate.slice.components[1] = 999: must be < model.latent_dim"),
     ("correlate", "correlate.scatter.special_index", 10**6, "special_index = 1000000: must be < the number of vectors"),
     ("sample", "sample.unknown_key", 1, "unknown key 'sample.unknown_key'"),
-    ("download", "data.source", "celeba", "data.source = 'celeba': not available yet"),
+    ("download", "data.source", "folder", "data.folder.path = '': must name img_align_celeba.zip"),
 ])
 def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, value, message):
     root, params, _ = repo

@@ -3,6 +3,9 @@
 ``list_attr_celeba.txt``: line 1 the number of images, line 2 the attribute names, then
 ``<file> <v1> <v2> ...`` with values 1 or -1 (right-aligned in 3-character fields in the
 real file). ``list_eval_partition.txt``: ``<file> <0|1|2>`` (train, valid, test).
+
+Kaggle's copy of CelebA ships the same tables as CSV: ``list_attr_celeba.csv``
+(``image_id,5_o_Clock_Shadow,...``) and ``list_eval_partition.csv`` (``image_id,partition``).
 """
 
 from __future__ import annotations
@@ -77,36 +80,120 @@ def read_partition_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]
     return files, np.array([int(r[1]) for r in rows], dtype=np.int8)
 
 
-def read_annotations(raw_dir: str | os.PathLike, image_files: list[str]) -> tuple[list[str], np.ndarray]:
-    """Partition, attributes and, where ``factors.csv`` exists (synthetic data), the
-    generating factors of every image, in the order of ``image_files``.
+def read_attr_csv(path: str | os.PathLike) -> tuple[list[str], list[str], np.ndarray]:
+    """Parse Kaggle's ``list_attr_celeba.csv``; returns the same as :func:`read_attr_file`."""
+    with open(path, newline="", encoding="ascii") as fh:
+        rows = [r for r in csv.reader(fh) if r]
+    if not rows or rows[0][0] != "image_id":
+        raise ValueError(f"{path}: expected a header row starting with 'image_id'")
+    names, rows = rows[0][1:], rows[1:]
+    bad = next((r for r in rows if len(r) != len(names) + 1), None)
+    if bad is not None:
+        raise ValueError(f"{path}: row for {bad[0]} has {len(bad) - 1} values, expected {len(names)}")
+    try:
+        values = np.array([r[1:] for r in rows], dtype=np.int8).reshape(len(rows), len(names))
+    except ValueError:
+        raise ValueError(f"{path}: attribute values must be 1 or -1") from None
+    if not np.isin(values, (-1, 1)).all():
+        raise ValueError(f"{path}: attribute values must be 1 or -1")
+    return names, [r[0] for r in rows], values
+
+
+def read_partition_csv(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+    """Parse Kaggle's ``list_eval_partition.csv``; returns the same as :func:`read_partition_file`."""
+    with open(path, newline="", encoding="ascii") as fh:
+        rows = [r for r in csv.reader(fh) if r]
+    if not rows or rows[0] != ["image_id", "partition"]:
+        raise ValueError(f"{path}: expected the header 'image_id,partition'")
+    bad = next((r for r in rows[1:] if len(r) != 2 or r[1] not in ("0", "1", "2")), None)
+    if bad is not None:
+        raise ValueError(f"{path}: expected '<file>,<0|1|2>' rows, got {','.join(bad)!r}")
+    return [r[0] for r in rows[1:]], np.array([int(r[1]) for r in rows[1:]], dtype=np.int8)
+
+
+def read_partition(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+    """A partition table in CelebA's ``.txt`` or Kaggle's ``.csv`` format (by suffix)."""
+    return (read_partition_csv if str(path).endswith(".csv") else read_partition_file)(path)
+
+
+def read_attributes(path: str | os.PathLike) -> tuple[list[str], list[str], np.ndarray]:
+    """An attribute table in CelebA's ``.txt`` or Kaggle's ``.csv`` format (by suffix)."""
+    return (read_attr_csv if str(path).endswith(".csv") else read_attr_file)(path)
+
+
+def format_partition_file(files: list[str], partition: np.ndarray) -> str:
+    """The text of a ``list_eval_partition.txt`` for ``files`` (inverse of :func:`read_partition_file`)."""
+    return "".join(f"{f} {p}\n" for f, p in zip(files, partition.tolist()))
+
+
+def format_attr_file(names: list[str], files: list[str], values: np.ndarray) -> str:
+    """The text of a ``list_attr_celeba.txt`` (inverse of :func:`read_attr_file`), with CelebA's
+    3-character right-aligned value fields."""
+    line = "%s" + "%3d" * len(names) + "\n"
+    return f"{len(files)}\n" + " ".join(names) + "\n" + "".join(line % (f, *row) for f, row in zip(files, values.tolist()))
+
+
+PARTITION_FILE, ATTR_FILE, FACTORS_FILE = "list_eval_partition.txt", "list_attr_celeba.txt", "factors.csv"
+
+
+def read_annotations(raw_dir: str | os.PathLike, image_ids: list[str]) -> tuple[list[str], np.ndarray]:
+    """Whatever annotations ``raw_dir`` has, joined by file name onto ``image_ids``.
 
     Parameters
     ----------
     raw_dir : path
-        Folder with ``list_eval_partition.txt``, ``list_attr_celeba.txt`` and optionally
-        ``factors.csv`` (first column the image file name).
-    image_files : list of str
-        Base names of the archive's images, in archive order; both annotation files must
-        list exactly these, in this order.
+        Folder that may hold ``list_eval_partition.txt``, ``list_attr_celeba.txt`` and, for
+        the synthetic data, ``factors.csv`` (first column the image file name). Any of them
+        may be missing (a plain folder of faces has none).
+    image_ids : list of str
+        The images, in dataset order; every one must be listed by each file present.
 
     Returns
     -------
     columns : list of str
-        ``partition``, the attribute names, then the factor names.
-    values : ndarray of shape (n_images, len(columns)), object
+        ``partition`` if present, the attribute names, then the factor names.
+    values : ndarray of shape (len(image_ids), len(columns)), object
     """
     raw_dir = Path(raw_dir)
-    part_files, partition = read_partition_file(raw_dir / "list_eval_partition.txt")
-    attr_names, attr_files, attrs = read_attr_file(raw_dir / "list_attr_celeba.txt")
-    for what, files in (("list_eval_partition.txt", part_files), ("list_attr_celeba.txt", attr_files)):
-        if list(files) != list(image_files):
-            raise ValueError(f"{raw_dir / what}: its file names do not match the images of the archive")
-    columns, values = ["partition", *attr_names], [partition[:, None], attrs]
-    factors = raw_dir / "factors.csv"
-    if factors.exists():
-        with open(factors, newline="") as f:
+    tables = []  # (file, column names, row files, values of shape (rows, columns))
+    if (raw_dir / PARTITION_FILE).exists():
+        files, partition = read_partition_file(raw_dir / PARTITION_FILE)
+        tables.append((PARTITION_FILE, ["partition"], files, partition[:, None]))
+    if (raw_dir / ATTR_FILE).exists():
+        names, files, attrs = read_attr_file(raw_dir / ATTR_FILE)
+        tables.append((ATTR_FILE, names, files, attrs))
+    if (raw_dir / FACTORS_FILE).exists():
+        with open(raw_dir / FACTORS_FILE, newline="") as f:
             rows = list(csv.reader(f))
-        columns += rows[0][1:]
-        values.append(np.array([r[1:] for r in rows[1:]], dtype=object))
-    return columns, np.concatenate([v.astype(object) for v in values], axis=1)
+        tables.append((FACTORS_FILE, rows[0][1:], [r[0] for r in rows[1:]], np.array([r[1:] for r in rows[1:]])))
+
+    columns, blocks = [], []
+    for what, names, files, values in tables:
+        row_of = {f: i for i, f in enumerate(files)}
+        missing = [f for f in image_ids if f not in row_of]
+        if missing:
+            raise ValueError(f"{raw_dir / what}: does not list {len(missing)} of the {len(image_ids)} images "
+                             f"(first: {missing[0]}); it belongs to another copy of the dataset")
+        columns += names
+        blocks.append(np.asarray(values, dtype=object)[[row_of[f] for f in image_ids]])
+    if not blocks:
+        return [], np.empty((len(image_ids), 0), dtype=object)
+    return columns, np.concatenate(blocks, axis=1)
+
+
+def write_normalised(tables: dict, out_dir: str | os.PathLike) -> None:
+    """Parse CelebA's annotation tables (``.txt`` or Kaggle's ``.csv``) and write them to
+    ``out_dir`` as CelebA's ``.txt`` files, so later stages read one format.
+
+    Parameters
+    ----------
+    tables : dict
+        ``"partition"`` and/or ``"attributes"`` -> path of the table.
+    """
+    out_dir = Path(out_dir)
+    if "partition" in tables:
+        files, partition = read_partition(tables["partition"])
+        (out_dir / PARTITION_FILE).write_text(format_partition_file(files, partition))
+    if "attributes" in tables:
+        names, files, values = read_attributes(tables["attributes"])
+        (out_dir / ATTR_FILE).write_text(format_attr_file(names, files, values))

@@ -1,45 +1,41 @@
-"""Reading CelebA-format JPEGs straight from their zip archive: centre crop and resize."""
+"""Decoding face images into the training array: centre crop and resize, in parallel.
+
+An image that cannot be used (corrupt, truncated, not an image, too large, smaller than the
+crop) does not stop the stage: it is reported with the reason, so the caller can skip it
+and decide whether there are too many.
+"""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-import posixpath
+import os
 import zipfile
+import zlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+from latentspace.parallel import ordered_map
+from latentspace.sources import ImageSource
+
+CHUNK = 256  # images per task: large enough to amortise pickling, small for a smooth progress bar
 
 
-def image_members(archive: zipfile.ZipFile) -> list[str]:
-    """Names of the image members of an archive, sorted by file name (CelebA's order).
-
-    Members with absolute paths or ``..`` components are refused rather than skipped:
-    an archive that contains them was not made by CelebA's tools.
-    """
-    names = []
-    for info in archive.infolist():
-        name = info.filename
-        if name.startswith("/") or ".." in posixpath.normpath(name).split("/"):
-            raise ValueError(f"{archive.filename}: refusing unsafe member path {name!r}")
-        if not info.is_dir() and name.lower().endswith(IMAGE_SUFFIXES):
-            names.append(name)
-    if not names:
-        raise ValueError(f"{archive.filename}: no .jpg/.png images in the archive")
-    return sorted(names, key=posixpath.basename)
+class BadImage(ValueError):
+    """One image cannot be used; the message says why."""
 
 
 def centre_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
     """The ``crop`` x ``crop`` box (left, top, right, bottom) centred in a width x height image."""
     if crop > min(width, height):
-        raise ValueError(f"prepare.crop = {crop}: must be <= the image's smaller side ({min(width, height)} px)")
+        raise BadImage(f"{width}x{height} px is smaller than prepare.crop ({crop} px)")
     left, top = (width - crop) // 2, (height - crop) // 2
     return left, top, left + crop, top + crop
 
 
-def load_face(data: bytes, *, crop: int, size: int) -> np.ndarray:
+def load_face(data: bytes, *, crop: int, size: int, max_pixels: int) -> np.ndarray:
     """Decode one image, take its centre ``crop`` square and resize it to ``size``.
 
     JPEG draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is that
@@ -49,32 +45,84 @@ def load_face(data: bytes, *, crop: int, size: int) -> np.ndarray:
     Returns
     -------
     image : ndarray of shape (size, size, 3), uint8
+
+    Raises
+    ------
+    BadImage
+        Not a readable image, more than ``max_pixels`` pixels (checked from the header,
+        before decoding: a decompression bomb never gets decoded), or smaller than ``crop``.
     """
-    with Image.open(io.BytesIO(data)) as img:
-        width, height = img.size
-        box = centre_box(width, height, crop)
-        # Ask for at least twice the target resolution so the final resize still filters.
-        want = min(1.0, 2 * size / crop)
-        img.draft("RGB", (math.ceil(width * want), math.ceil(height * want)))
-        scale = img.size[0] / width  # 1, 1/2, 1/4 or 1/8 after draft
-        img = img.convert("RGB")
-        scaled_box = tuple(v * scale for v in box)
-        out = img.resize((size, size), Image.Resampling.LANCZOS, box=scaled_box)
-        return np.asarray(out, dtype=np.uint8)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise BadImage(f"{width}x{height} px exceeds prepare.max_image_pixels ({max_pixels})")
+            box = centre_box(width, height, crop)
+            # Ask for at least twice the target resolution so the final resize still filters.
+            want = min(1.0, 2 * size / crop)
+            img.draft("RGB", (math.ceil(width * want), math.ceil(height * want)))
+            scale = img.size[0] / width  # 1, 1/2, 1/4 or 1/8 after draft
+            if img.mode != "RGB":  # converting an RGB image would only copy it (a fifth of the time)
+                img = img.convert("RGB")
+            scaled_box = tuple(v * scale for v in box)
+            out = img.resize((size, size), Image.Resampling.LANCZOS, box=scaled_box)
+            return np.asarray(out, dtype=np.uint8)
+    except UnidentifiedImageError:
+        raise BadImage("not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, BadImage):
+            raise
+        raise BadImage(f"cannot decode ({exc})") from None
 
 
-def read_faces(archive: zipfile.ZipFile, names, out: np.ndarray, *, crop: int, progress=None) -> None:
-    """Fill ``out[k]`` with the cropped, resized image ``names[k]`` of ``archive``.
+@functools.lru_cache(maxsize=4)
+def _reader(source: ImageSource, pid: int):
+    # One open archive per process and source, reused by every chunk that process gets.
+    # Keyed by pid: a forked worker must not share the parent's file offset.
+    return source.open()
+
+
+def _decode_chunk(task):
+    source, ids, crop, size, max_pixels = task
+    reader = _reader(source, os.getpid())
+    faces = np.zeros((len(ids), size, size, 3), np.uint8)
+    bad = []
+    for k, image_id in enumerate(ids):
+        try:
+            if reader.size(image_id) > 3 * max_pixels + (1 << 20):
+                raise BadImage(f"{reader.size(image_id)} bytes: too large for prepare.max_image_pixels")
+            faces[k] = load_face(reader.read(image_id), crop=crop, size=size, max_pixels=max_pixels)
+        except (BadImage, zipfile.BadZipFile, zlib.error, OSError) as exc:  # corrupt member: bad CRC or stream
+            bad.append((k, str(exc)))
+    return faces, bad
+
+
+def decode_faces(source: ImageSource, ids: list[str], out: np.ndarray, *, crop: int, max_pixels: int,
+                 workers: int = 1, progress=None) -> list[tuple[int, str]]:
+    """Fill ``out[k]`` with the cropped, resized image ``ids[k]`` of ``source``.
 
     Parameters
     ----------
-    out : ndarray of shape (len(names), S, S, 3), uint8
+    out : ndarray of shape (len(ids), S, S, 3), uint8
         Usually a memory map of the output ``.npy`` file, so the set never sits in RAM twice.
+        Rows of images that cannot be used are set to zero.
+    workers : int
+        Decoding processes; the result does not depend on it.
     progress : callable or None
-        Called with 1 after each image.
+        Called with the number of images done after each chunk.
+
+    Returns
+    -------
+    bad : list of (int, str)
+        Row and reason of every image that could not be used, in row order.
     """
     size = out.shape[1]
-    for k, name in enumerate(names):
-        out[k] = load_face(archive.read(name), crop=crop, size=size)
+    starts = range(0, len(ids), CHUNK)
+    tasks = ((source, ids[s:s + CHUNK], crop, size, max_pixels) for s in starts)
+    bad = []
+    for start, (faces, chunk_bad) in zip(starts, ordered_map(_decode_chunk, tasks, workers)):
+        out[start:start + len(faces)] = faces
+        bad += [(start + k, reason) for k, reason in chunk_bad]
         if progress is not None:
-            progress(1)
+            progress(len(faces))
+    return bad

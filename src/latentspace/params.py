@@ -70,6 +70,55 @@ class ListOf:
         return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
 
+@dataclass(frozen=True)
+class Text:
+    allow_empty: bool = True
+
+    def check(self, key: str, value: Any) -> Any:
+        if value is None and self.allow_empty:
+            return ""
+        if not isinstance(value, str) or (not value and not self.allow_empty):
+            _fail(key, value, "must be a non-empty string" if not self.allow_empty else "must be a string")
+        return value
+
+
+@dataclass(frozen=True)
+class CountOrFraction:
+    """An int >= 1 (a count) or a float in (0, 1) (a fraction), like scikit-learn's train_size."""
+
+    def check(self, key: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(key, value, "must be a count (integer >= 1) or a fraction (0 < x < 1)")
+        if isinstance(value, int) and value < 1 or isinstance(value, float) and not 0 < value < 1:
+            _fail(key, value, "must be a count (integer >= 1) or a fraction (0 < x < 1)")
+        return value
+
+
+@dataclass(frozen=True)
+class MirrorSpec:
+    """``{url: ..., md5: ...}`` or ``{drive: <Google Drive id>, md5: ...}``, optional ``size``."""
+
+    def check(self, key: str, value: Any) -> Any:
+        if not isinstance(value, dict):
+            _fail(key, value, "must be a mapping like {url: https://..., md5: <32 hex>} or {drive: <id>, md5: ...}")
+        extra = set(value) - {"url", "drive", "md5", "size"}
+        if extra:
+            _fail(key, value, f"unknown field {sorted(extra)[0]!r}; allowed: url, drive, md5, size")
+        if ("url" in value) == ("drive" in value):
+            _fail(key, value, "needs exactly one of url or drive")
+        where = value.get("url", value.get("drive"))
+        if not isinstance(where, str) or not where:
+            _fail(key, value, "url / drive must be a non-empty string")
+        if "url" in value and not where.startswith(("http://", "https://")):
+            _fail(f"{key}.url", where, "must start with http:// or https://")
+        md5 = value.get("md5")
+        if not isinstance(md5, str) or len(md5) != 32 or any(c not in "0123456789abcdef" for c in md5.lower()):
+            _fail(f"{key}.md5", md5, "must be the file's MD5, 32 hex digits")
+        if "size" in value:
+            Number(int, 1).check(f"{key}.size", value["size"])
+        return {**value, "md5": md5.lower()}
+
+
 def invalid(key: str, value: Any, allowed: str) -> ParamsError:
     """The one-line error for a param: ``params.yaml: <key> = <value>: <what is allowed>``.
     Stages use it for checks that need the data, e.g. ``correlate.M`` against N."""
@@ -88,11 +137,19 @@ SCHEMA: dict = {
     "data": {
         "source": Choice(("synthetic", "celeba", "folder")),
         "synthetic": {"n_images": Number(int, 2), "seed": INT_NONNEG, "workers": INT_POS},
+        "celeba": {
+            "download_dir": Text(allow_empty=False),
+            "mirrors": {key: ListOf(MirrorSpec()) for key in ("images", "partition", "attributes")},
+        },
+        "folder": {"path": Text()},
     },
     "prepare": {
-        "crop": Number(int, 8, 178),  # CelebA images are 178 px wide
+        "crop": Number(int, 8),
         "image_size": Number(int, 8),
-        "train_fraction": Number(float, 0, 1, low_open=True),
+        "split": {"method": Choice(("first", "official")), "train_size": CountOrFraction()},
+        "workers": Number(int, 1, 256),
+        "max_bad_fraction": UNIT,
+        "max_image_pixels": Number(int, 64 * 64, 89_478_485),  # Pillow's own bomb-warning limit
     },
     "model": {
         "latent_dim": Number(int, 2),
@@ -178,6 +235,9 @@ def _validate(schema: dict, values: Any, prefix: str) -> dict:
 
 
 def _check_cross_fields(p: dict) -> None:
+    if p["data"]["source"] == "folder" and not p["data"]["folder"]["path"]:
+        _fail("data.folder.path", p["data"]["folder"]["path"], "must name img_align_celeba.zip, a folder holding "
+              "it or img_align_celeba/, or any folder or zip of JPEG/PNG faces when data.source is 'folder'")
     latent_dim = p["model"]["latent_dim"]
     c1, c2 = p["correlate"]["slice"]["components"]
     for i, c in enumerate((c1, c2)):

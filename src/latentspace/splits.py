@@ -11,7 +11,8 @@ import numpy as np
 def split_indices(index_csv: str | Path, n_images: int) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers of the training and held-out images, each increasing.
 
-    Row i of ``data/z.npy`` is the i-th training image, so the order matters.
+    Row i of ``data/z.npy`` is the i-th training image, so the order matters. Rows marked
+    ``skipped`` (images ``prepare`` could not decode) are in neither.
 
     Returns
     -------
@@ -21,20 +22,45 @@ def split_indices(index_csv: str | Path, n_images: int) -> tuple[np.ndarray, np.
         split = [row["split"] for row in csv.DictReader(f)]
     if len(split) != n_images:
         raise ValueError(f"{index_csv}: has {len(split)} rows but the image array has {n_images}")
-    unknown = set(split) - {"train", "holdout"}
+    unknown = set(split) - {"train", "holdout", "skipped"}
     if unknown:
-        raise ValueError(f"{index_csv}: split must be 'train' or 'holdout', got {sorted(unknown)}")
+        raise ValueError(f"{index_csv}: split must be 'train', 'holdout' or 'skipped', got {sorted(unknown)}")
     split = np.array(split)
     return np.flatnonzero(split == "train"), np.flatnonzero(split == "holdout")
 
 
-def first_fraction_split(n_images: int, train_fraction: float) -> np.ndarray:
-    """Split labels of shape (n_images,): the first ``floor(train_fraction * n)`` images are
-    ``"train"``, the rest ``"holdout"`` (the series trains on CelebA's first 170,000)."""
-    n_train = int(np.floor(train_fraction * n_images))
+def train_count(n_images: int, train_size: int | float) -> int:
+    """How many of ``n_images`` train the AE: ``train_size`` itself if it is an int (the
+    series: 170,000), ``floor(train_size * n_images)`` if it is a fraction (as scikit-learn's
+    ``train_size``). Both sides must keep at least one image."""
+    n_train = train_size if isinstance(train_size, int) else int(np.floor(train_size * n_images))
     if not 1 <= n_train < n_images:
         raise ValueError(
-            f"prepare.train_fraction = {train_fraction}: leaves {n_train} training and "
+            f"params.yaml: prepare.split.train_size = {train_size}: leaves {n_train} training and "
             f"{n_images - n_train} held-out images of {n_images}; both must be at least 1"
         )
-    return np.where(np.arange(n_images) < n_train, "train", "holdout")
+    return n_train
+
+
+def split_labels(n_images: int, method: str, train_size: int | float, partition=None) -> np.ndarray:
+    """Split labels of shape (n_images,), ``"train"`` or ``"holdout"``, in dataset order.
+
+    ``method="first"``: the first :func:`train_count` images train, the rest are held out
+    (the series). ``method="official"``: CelebA's partition 0 trains, 1 and 2 are held out.
+
+    Parameters
+    ----------
+    partition : ndarray of shape (n_images,) or None
+        CelebA's partition (0 train, 1 valid, 2 test); required by ``"official"``.
+    """
+    if method == "official":
+        if partition is None:
+            raise ValueError("params.yaml: prepare.split.method = 'official': needs CelebA's "
+                             "list_eval_partition file, which this dataset does not have; use 'first'")
+        train = np.asarray(partition).astype(int) == 0
+        if train.all() or not train.any():
+            raise ValueError("params.yaml: prepare.split.method = 'official': the partition puts "
+                             "every image on one side; use 'first'")
+    else:
+        train = np.arange(n_images) < train_count(n_images, train_size)
+    return np.where(train, "train", "holdout")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import io
 import math
-import multiprocessing
 import os
 import zipfile
 from pathlib import Path
@@ -39,6 +38,8 @@ from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Affine2D, IdentityTransform
 from PIL import Image
+
+from latentspace.parallel import ordered_map
 
 __all__ = [
     "ATTRIBUTE_NAMES",
@@ -1303,14 +1304,7 @@ def write_celeba_format(
                     if bar is not None:
                         bar.update(len(jpegs))
 
-            if workers == 1:
-                consume(map(_render_chunk, tasks))
-            else:
-                # fork is cheapest where available; results come back in task order
-                methods = multiprocessing.get_all_start_methods()
-                ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-                with ctx.Pool(workers) as pool:
-                    consume(pool.imap(_render_chunk, tasks))
+            consume(ordered_map(_render_chunk, tasks, workers))
         os.replace(tmp_zip, zip_path)
     finally:
         if bar is not None:
