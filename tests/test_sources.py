@@ -6,6 +6,7 @@ inputs end in one line on stderr, exit 2, and leave nothing in the output folder
 """
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from fake_http import QUOTA_HTML, Blob, FakeDrive, FakeServer, make_test_ca
 from latentspace import images, sources, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,7 +184,7 @@ def test_a_corrupt_member_crc_is_reported(celeba, tmp_path):
 
 # --- the stages, as `dvc repro` runs them -------------------------------------------------
 
-def run_stages(tmp_path, params_changes, stages=("download", "prepare")):
+def run_stages(tmp_path, params_changes, stages=("download", "prepare"), env=None):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["prepare"]["image_size"] = SIZE
     for dotted, value in params_changes.items():
@@ -197,7 +199,7 @@ def run_stages(tmp_path, params_changes, stages=("download", "prepare")):
     args = {"download": ["--out", "data/raw"],
             "prepare": ["--raw", "data/raw", "--images", "data/images.npy", "--index", "data/index.csv",
                         "--skipped", "data/skipped.csv", "--metrics", "metrics/prepare.json"]}
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO / "src")}
     for stage in stages:
         proc = subprocess.run([sys.executable, str(REPO / "stages" / f"{stage}.py"), *args[stage]],
                               cwd=work, env=env, capture_output=True, text=True)
@@ -300,3 +302,76 @@ def test_changed_source_fails_prepare(celeba, tmp_path):
     _, proc = run_stages(tmp_path, {"data.source": "folder", "data.folder.path": str(folder)}, stages=("prepare",))
     assert_failed_cleanly(work, proc, "changed since the download stage recorded it; run `dvc repro -f download`")
     assert sorted(p.name for p in (work / "data").iterdir()) == ["raw"]
+
+
+# --- data.source: celeba, downloading from a local server ---------------------------------
+
+CELEBA_FILES = {"images": "img_align_celeba.zip", "partition": "list_eval_partition.txt",
+                "attributes": "list_attr_celeba.txt"}
+
+
+def mirrors_on(server, celeba, drive=None, images_blob=None):
+    """One mirror per file: a URL on the local server, or a Drive id on the fake Drive."""
+    mirrors = {}
+    for key, name in CELEBA_FILES.items():
+        data = (celeba / name).read_bytes()
+        md5 = hashlib.md5(data).hexdigest()
+        if drive is not None:
+            drive.add(f"id-{key}", data, filename=name, mode="confirm" if key == "images" else "direct")
+            mirrors[key] = [{"drive": f"id-{key}", "md5": md5, "size": len(data)}]
+        else:
+            blob = images_blob if key == "images" and images_blob is not None else Blob(data)
+            mirrors[key] = [{"url": server.route(f"/celeba/{name}", blob), "md5": md5}]
+    return mirrors
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    for key in list(os.environ):
+        if key.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(key)
+
+
+def test_celeba_download_then_prepare_reads_the_verified_zip_in_place(celeba, tmp_path, no_proxy_env):
+    downloads = tmp_path / "downloads"
+    with FakeServer() as server:
+        params = {"data.source": "celeba", "data.celeba.download_dir": str(downloads),
+                  "data.celeba.mirrors": mirrors_on(server, celeba)}
+        work, proc = run_stages(tmp_path, params)
+        assert proc.returncode == 0, proc.stderr
+        assert len(server.hits) == 3
+        manifest = json.loads((work / "data/raw/source.json").read_text())
+        assert manifest["images"]["path"] == str(downloads / "img_align_celeba.zip")
+        assert sorted(os.listdir(downloads)) == sorted(CELEBA_FILES.values())
+        assert len(index_rows(work)) == N
+        run_stages(tmp_path, params, stages=("download",))  # verified copies: no new request
+        assert len(server.hits) == 3
+
+
+def test_celeba_quota_page_fails_the_stage_with_the_ways_out(celeba, tmp_path, no_proxy_env):
+    downloads = tmp_path / "downloads"
+    with FakeServer() as server:
+        params = {"data.source": "celeba", "data.celeba.download_dir": str(downloads),
+                  "data.celeba.mirrors": mirrors_on(server, celeba, images_blob=Blob(QUOTA_HTML, "text/html"))}
+        work, proc = run_stages(tmp_path, params)
+    assert_failed_cleanly(work, proc, "img_align_celeba.zip: no mirror gave a good copy")
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "quota" in last and "Try again later or add a mirror" in last and "data.source: folder" in last
+    assert not (work / "data" / "raw").exists()
+    assert "img_align_celeba.zip" not in os.listdir(downloads)
+
+
+def test_celeba_from_google_drive_ids(celeba, tmp_path, tmp_path_factory, no_proxy_env):
+    """The real gdown code against a fake Drive (virus-scan page first for the zip)."""
+    ca_file, tls = make_test_ca(tmp_path_factory.mktemp("ca"), ["drive.google.com", "drive.usercontent.google.com"])
+    with FakeServer(tls=tls) as server:
+        drive = FakeDrive(server)
+        params = {"data.source": "celeba", "data.celeba.download_dir": str(tmp_path / "downloads"),
+                  "data.celeba.mirrors": mirrors_on(server, celeba, drive=drive)}
+        env = {"HTTPS_PROXY": server.proxy_url, "REQUESTS_CA_BUNDLE": str(ca_file)}
+        work, proc = run_stages(tmp_path, params, env=env)
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(
+        np.load(work / "data/images.npy"),
+        np.load(run_stages(tmp_path / "local", {"data.source": "folder", "data.folder.path": str(celeba)})[0]
+                / "data/images.npy"))
