@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(RUN) python bench/bench_synthetic.py
+	$(RUN) python bench/bench_prepare.py
 	$(RUN) dvc repro prepare
 	$(RUN) python bench/bench_train_input.py
 
