@@ -1,4 +1,5 @@
-"""End to end: `dvc repro` of the whole pipeline on a tiny config in a scratch copy of the repo.
+"""End to end: `dvc repro` of the whole pipeline on a tiny config in a scratch copy of the repo,
+and the switch to `data.source: celeba` (from a local server) with one `dvc exp run`.
 
 Checks every declared output and its contract, that a second `dvc repro` does nothing,
 that `dvc exp run -S` of a sampling param re-runs only `sample` and `decode`, and that bad
@@ -6,6 +7,7 @@ params stop a stage with a one-line error and no output.
 """
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +19,9 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+
+from fake_http import Blob, FakeServer
+from latentspace import synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtualenv running the tests has dvc
@@ -195,3 +200,37 @@ def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, valu
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_switching_to_celeba_is_one_exp_run(repo, tmp_path, monkeypatch):
+    """`dvc exp run -S data.source=celeba` downloads (here from a local server), verifies,
+    and re-runs the whole pipeline on the new images; no stage is skipped."""
+    root, params, _ = repo
+    fake = tmp_path / "fake_celeba"
+    fake.mkdir()
+    n = 200
+    synthetic.write_celeba_format(fake, n, seed=5, workers=1, progress=False)
+    files = {"images": "img_align_celeba.zip", "partition": "list_eval_partition.txt",
+             "attributes": "list_attr_celeba.txt"}
+    with FakeServer() as server:
+        conf = yaml.safe_load((root / "params.yaml").read_text())
+        conf["data"]["celeba"] = {"download_dir": str(tmp_path / "downloads"), "mirrors": {
+            key: [{"url": server.route(f"/{name}", Blob((fake / name).read_bytes())),
+                   "md5": hashlib.md5((fake / name).read_bytes()).hexdigest()}]
+            for key, name in files.items()}}
+        (root / "params.yaml").write_text(yaml.safe_dump(conf, sort_keys=False))
+        run(["git", "add", "-A"], root)
+        run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "local mirrors"], root)
+        for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+            monkeypatch.delenv(key, raising=False)  # no proxy may swallow requests to 127.0.0.1
+        out = run(["dvc", "exp", "run", "-n", "celeba", "-S", "data.source=celeba"], root).stdout
+    for stage in ("download", "prepare", "train", "encode", "stats", "correlate", "sample", "decode"):
+        assert f"Running stage '{stage}'" in out
+    assert len(server.hits) == 3
+    manifest = json.loads((root / "data/raw/source.json").read_text())
+    assert manifest["source"] == "celeba"
+    assert manifest["images"]["path"] == str(tmp_path / "downloads" / "img_align_celeba.zip")
+    assert json.loads((root / "metrics/prepare.json").read_text())["n_images"] == n
+    assert len(np.load(root / "data/z.npy")) == int(np.floor(params["prepare"]["split"]["train_size"] * n))
+    shown = run(["dvc", "exp", "show", "--json"], root).stdout
+    assert '"celeba"' in shown
