@@ -65,7 +65,22 @@ def _common_folder(paths: list[str]) -> str:
     return f"{tops.pop()}/" if len(tops) == 1 and all("/" in p for p in paths) else ""
 
 
-class ZipImages:
+class _Reader:
+    """``ids`` (sorted image ids), ``size(id)``, ``read(id)``; a context manager that closes."""
+
+    ids: list[str]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ZipImages(_Reader):
     """Read access to the images of a zip archive, by image id (member path without a
     shared top-level folder: ``000001.jpg`` for CelebA's ``img_align_celeba/000001.jpg``).
 
@@ -99,14 +114,8 @@ class ZipImages:
     def close(self) -> None:
         self._zip.close()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-
-
-class DirImages:
+class DirImages(_Reader):
     """Read access to the image files under a folder (recursively), by path relative to it."""
 
     def __init__(self, path: str | os.PathLike):
@@ -125,15 +134,6 @@ class DirImages:
 
     def read(self, image_id: str) -> bytes:
         return (self.path / image_id).read_bytes()
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
 
 
 def fingerprint(kind: str, path: str | os.PathLike, ids: list[str] | None = None) -> str:
