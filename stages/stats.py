@@ -29,9 +29,10 @@ def main():
 
     r = p["radius"]
     rng = np.random.default_rng(r["seed"])
-    radii = {"real": stats.vector_radii(z)}
-    for b in r["b"]:
-        radii[stats.radius_column(b)] = stats.vector_radii(samplers.uniform_box(rng, r["n_uniform"], dim, b))
+    real = stats.vector_radii(z)
+    uniform = {b: stats.vector_radii(samplers.uniform_box(rng, r["n_uniform"], dim, b)) for b in r["b"]}
+    best_b, distances = stats.best_matching_b(real, uniform)
+    radii = {"real": real, **{stats.radius_column(b): u for b, u in uniform.items()}}
     radius_centres, densities = stats.radius_histograms(radii, bins=r["bins"])
 
     with atomic_path(args.out) as tmp:
@@ -45,7 +46,6 @@ def main():
                 plots.component_histograms(centres, counts, shown, mu, hw, bin_width=p["bin_width"]))
     save_figure(args.plots / "radii.png", plots.radius_distributions(radius_centres, densities))
 
-    real = radii["real"]
     save_json(args.metrics, {
         "n_vectors": int(n),
         "latent_dim": int(dim),
@@ -59,6 +59,9 @@ def main():
         # RMS radius of uniform [-b, b] vectors over the real mean radius: 1 means right length.
         "uniform_radius_ratio": {f"{b:g}": float(stats.expected_uniform_radius(b, dim) / real.mean())
                                  for b in r["b"]},
+        # Wasserstein-1 distance between the real and the uniform-b radius distributions
+        "radius_distance": {f"{b:g}": round(d, 4) for b, d in distances.items()},
+        "radius_best_b": best_b,
     })
 
 

@@ -135,6 +135,9 @@ def test_metrics_agree_with_the_arrays(repo):
     assert train["epochs"] == 1 and np.isfinite(train["val_loss"]) and train["psnr_holdout_db"] > 5
     stats = json.loads((root / "metrics/stats.json").read_text())
     assert stats["latent_dim"] == 256 and stats["n_vectors"] == len(np.load(root / "data/z.npy"))
+    distances = stats["radius_distance"]
+    assert set(distances) == {f"{b:g}" for b in params["stats"]["radius"]["b"]}
+    assert f"{stats['radius_best_b']:g}" == min(distances, key=distances.get)
     with open(root / "plots/components.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == 256
     assert (root / "dvclive/plots/metrics/train/loss.tsv").is_file()

@@ -94,3 +94,19 @@ def test_radius_histograms_share_bins_and_integrate_to_one():
 def test_binned_counts_rejects_bad_width():
     with pytest.raises(ValueError, match="bin_width"):
         stats.binned_counts(np.zeros((3, 2)), 0.0)
+
+
+def test_wasserstein_against_sorted_samples_and_best_b():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 4000), rng.normal(0.5, 1, 4000)
+    # naive reference for equal sizes: mean gap between the sorted samples
+    assert stats.wasserstein_1d(a, b) == pytest.approx(np.abs(np.sort(a) - np.sort(b)).mean())
+    assert stats.wasserstein_1d(a, a + 3.0) == pytest.approx(3.0)
+
+    # real vectors: uniform [-1.2, 1.2] in 64 dimensions; of b in {0.5, 1, 1.5, 4}, b = 1 is nearest
+    dim = 64
+    real = stats.vector_radii(rng.uniform(-1.2, 1.2, (3000, dim)))
+    uniform = {b: stats.vector_radii(rng.uniform(-b, b, (3000, dim))) for b in (0.5, 1.0, 1.5, 4.0)}
+    best, distances = stats.best_matching_b(real, uniform)
+    assert best == 1.0
+    assert distances[1.0] == pytest.approx(0.2 * np.sqrt(dim / 3), rel=0.1)  # the RMS radii differ by 0.2 b-units

@@ -142,6 +142,27 @@ def expected_uniform_radius(b: float, latent_dim: int) -> float:
     return b * np.sqrt(latent_dim / 3.0)
 
 
+def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> float:
+    """Earth mover's (Wasserstein-1) distance between two 1-D samples, in their units:
+    the mean horizontal gap between their quantile functions. Sensitive to both the
+    position and the width of the distributions, unlike a difference of means."""
+    from scipy.stats import wasserstein_distance
+
+    return float(wasserstein_distance(a, b))
+
+
+def best_matching_b(real_radii: np.ndarray, uniform_radii: dict[float, np.ndarray]) -> tuple[float, dict]:
+    """The b whose uniform ``[-b, b]`` radii are nearest the real radii (:func:`wasserstein_1d`).
+
+    Returns
+    -------
+    best_b : float
+    distances : dict of b -> float
+    """
+    distances = {b: wasserstein_1d(real_radii, r) for b, r in uniform_radii.items()}
+    return min(distances, key=distances.get), distances
+
+
 def radius_column(b: float) -> str:
     """Column name of the uniform-b radii in ``plots/radii.csv``, e.g. ``uniform_b1_5``
     (no dots: Vega-Lite, behind ``dvc plots``, reads a dot as a nested field)."""
