@@ -33,7 +33,7 @@ def main():
     uniform = {b: stats.vector_radii(samplers.uniform_box(rng, r["n_uniform"], dim, b)) for b in r["b"]}
     best_b, distances = stats.best_matching_b(real, uniform)
     radii = {"real": real, **{stats.radius_column(b): u for b, u in uniform.items()}}
-    radius_centres, densities = stats.radius_histograms(radii, bins=r["bins"])
+    radius_centres, densities = stats.common_histograms(radii, bins=r["bins"])
 
     with atomic_path(args.out) as tmp:
         np.savez(tmp, mean=mean, std=std, mu=mu, hw=hw, dominant=dominant)
@@ -44,7 +44,9 @@ def main():
     shown = np.flatnonzero(dominant)[: p["max_histograms"]]
     save_figure(args.plots / "dominant_histograms.png",
                 plots.component_histograms(centres, counts, shown, mu, hw, bin_width=p["bin_width"]))
-    save_figure(args.plots / "radii.png", plots.radius_distributions(radius_centres, densities))
+    save_figure(args.plots / "radii.png", plots.distance_distributions(
+        radius_centres, densities, xlabel="vector length |z|",
+        title="Radii of real latent vectors vs. vectors with components uniform on [-b, b]"))
 
     save_json(args.metrics, {
         "n_vectors": int(n),

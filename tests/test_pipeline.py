@@ -135,6 +135,13 @@ def test_metrics_agree_with_the_arrays(repo):
     assert train["epochs"] == 1 and np.isfinite(train["val_loss"]) and train["psnr_holdout_db"] > 5
     stats = json.loads((root / "metrics/stats.json").read_text())
     assert stats["latent_dim"] == 256 and stats["n_vectors"] == len(np.load(root / "data/z.npy"))
+    pca, geo = np.load(root / "data/pca.npz"), json.loads((root / "metrics/geometry.json").read_text())
+    z = np.load(root / "data/z.npy").astype(np.float64)
+    cov = pca["axes"] @ np.diag(pca["variances"]) @ pca["axes"].T  # the saved frame rebuilds the covariance
+    np.testing.assert_allclose(cov, np.cov(z, rowvar=False, bias=True), atol=1e-6 * np.abs(cov).max())
+    whitened = (-pca["mean"] @ pca["axes"]) / np.sqrt(np.maximum(pca["variances"], 1e-12 * pca["variances"][0]))
+    assert geo["origin_mahalanobis"] == pytest.approx(np.linalg.norm(whitened), abs=1e-3)
+    assert geo["axes_for_variance"]["0.9"] <= geo["axes_for_variance"]["0.99"] <= 256
     distances = stats["radius_distance"]
     assert set(distances) == {f"{b:g}" for b in params["stats"]["radius"]["b"]}
     assert f"{stats['radius_best_b']:g}" == min(distances, key=distances.get)
@@ -171,7 +178,7 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], root)
     exp = run(["dvc", "exp", "run", "-S", "sample.seed=7"], root).stdout
     assert "Running stage 'sample'" in exp and "Running stage 'decode'" in exp
-    for stage in ("download", "prepare", "train", "encode", "stats", "correlate"):
+    for stage in ("download", "prepare", "train", "encode", "stats", "geometry", "correlate"):
         assert f"Running stage '{stage}'" not in exp
     assert (root / "models/autoencoder.keras").read_bytes() == before
 
@@ -227,7 +234,7 @@ def test_switching_to_celeba_is_one_exp_run(repo, tmp_path, monkeypatch):
         for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             monkeypatch.delenv(key, raising=False)  # no proxy may swallow requests to 127.0.0.1
         out = run(["dvc", "exp", "run", "-n", "celeba", "-S", "data.source=celeba"], root).stdout
-    for stage in ("download", "prepare", "train", "encode", "stats", "correlate", "sample", "decode"):
+    for stage in ("download", "prepare", "train", "encode", "stats", "geometry", "correlate", "sample", "decode"):
         assert f"Running stage '{stage}'" in out
     assert len(server.hits) == 3
     manifest = json.loads((root / "data/raw/source.json").read_text())

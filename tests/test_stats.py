@@ -82,9 +82,9 @@ def test_uniform_radius_formula_and_radii():
     assert r.std() / r.mean() < 0.05  # concentrated: the series' "wrong lengths" argument
 
 
-def test_radius_histograms_share_bins_and_integrate_to_one():
+def test_common_histograms_share_bins_and_integrate_to_one():
     rng = np.random.default_rng(5)
-    centres, dens = stats.radius_histograms({"a": rng.normal(5, 1, 1000), "b": rng.normal(9, 1, 500)}, bins=30)
+    centres, dens = stats.common_histograms({"a": rng.normal(5, 1, 1000), "b": rng.normal(9, 1, 500)}, bins=30)
     width = centres[1] - centres[0]
     assert len(centres) == 30
     for d in dens.values():

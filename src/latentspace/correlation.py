@@ -7,13 +7,42 @@ import warnings
 import numpy as np
 
 
+def mean_and_covariance(z: np.ndarray, *, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population, 1/n) covariance of the columns of ``z``, streamed over row chunks.
+
+    Memory is O(latent_dim^2) whatever the number of rows. Sums are accumulated in float64
+    around the first row to avoid cancellation.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_vectors, latent_dim)
+        May be a memory map.
+
+    Returns
+    -------
+    mean : ndarray of shape (latent_dim,), float64
+    cov : ndarray of shape (latent_dim, latent_dim), float64
+    """
+    n, dim = z.shape
+    if n < 2:
+        raise ValueError(f"need at least 2 vectors, got {n}")
+    shift = np.asarray(z[0], dtype=np.float64)
+    s1 = np.zeros(dim)
+    gram = np.zeros((dim, dim))
+    for start in range(0, n, chunk_rows):
+        d = np.asarray(z[start : start + chunk_rows], dtype=np.float64) - shift
+        s1 += d.sum(axis=0)
+        gram += d.T @ d
+    mean_d = s1 / n
+    return shift + mean_d, gram / n - np.outer(mean_d, mean_d)
+
+
 def pearson(z: np.ndarray, *, chunk_rows: int = 16384) -> np.ndarray:
     """Pearson correlation matrix of the columns of ``z``, streamed over row chunks.
 
-    Memory is O(latent_dim^2) whatever the number of rows, so the exact correlation of all
-    vectors is as cheap to hold as the series' M-sample estimate. Sums are accumulated in
-    float64 around the first row to avoid cancellation. Equals ``np.corrcoef(z, rowvar=False)``
-    where every column varies.
+    Memory is O(latent_dim^2) whatever the number of rows (:func:`mean_and_covariance`), so
+    the exact correlation of all vectors is as cheap to hold as the series' M-sample
+    estimate. Equals ``np.corrcoef(z, rowvar=False)`` where every column varies.
 
     Parameters
     ----------
@@ -26,20 +55,9 @@ def pearson(z: np.ndarray, *, chunk_rows: int = 16384) -> np.ndarray:
         Constant columns (zero variance) get r = 0 with every other column and 1 on the
         diagonal, with a warning, instead of NaN.
     """
-    n, dim = z.shape
-    if n < 2:
-        raise ValueError(f"pearson: need at least 2 vectors, got {n}")
-    shift = np.asarray(z[0], dtype=np.float64)
-    s1 = np.zeros(dim)
-    gram = np.zeros((dim, dim))
-    for start in range(0, n, chunk_rows):
-        d = np.asarray(z[start : start + chunk_rows], dtype=np.float64) - shift
-        s1 += d.sum(axis=0)
-        gram += d.T @ d
-    mean_d = s1 / n
-    cov = gram / n - np.outer(mean_d, mean_d)
+    mean, cov = mean_and_covariance(z, chunk_rows=chunk_rows)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    constant = std <= 1e-12 * max(1.0, float(np.abs(shift).max()))
+    constant = std <= 1e-12 * max(1.0, float(np.abs(mean).max()))
     if constant.any():
         warnings.warn(
             f"pearson: {int(constant.sum())} constant component(s) "

@@ -201,6 +201,15 @@ SCHEMA: dict = {
             "seed": INT_NONNEG,
         },
     },
+    "geometry": {
+        "chunk_rows": INT_POS,
+        "core_quantile": Number(float, 0, 1, low_open=True),
+        "variance_targets": ListOf(Number(float, 0, 1, low_open=True)),
+        "uniform": {"b": ListOf(FLOAT_POS, min_len=0), "n": INT_POS, "seed": INT_NONNEG},
+        "top_axes": INT_POS,
+        "loadings_per_axis": INT_POS,
+        "bins": Number(int, 5),
+    },
     "sample": {
         "seed": INT_NONNEG,
         "n": INT_POS,

@@ -62,18 +62,54 @@ def component_histograms(centres, counts, components, mu, hw, *, bin_width: floa
     return fig
 
 
-def radius_distributions(centres, densities: dict[str, np.ndarray]):
-    """Radius densities of the real vectors and of uniform [-b, b] vectors on common bins."""
+def distance_distributions(centres, densities: dict[str, np.ndarray], *, xlabel: str, title: str,
+                           markers: dict[str, float] | None = None):
+    """Densities of the real vectors' distances (bold black) and of uniform [-b, b] vectors'
+    on common bins, with optional labelled vertical lines (e.g. where the origin lies).
+
+    Parameters
+    ----------
+    centres : ndarray of shape (bins,)
+    densities : dict of name -> ndarray of shape (bins,)
+        ``real`` and CSV-safe names such as ``uniform_b1_5``.
+    markers : dict of label -> x
+    """
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, dens in densities.items():
         style = dict(color="black", lw=2.5) if name == "real" else dict(lw=1.5)
         # CSV-safe column names (uniform_b1_5) back to what a reader expects (uniform b=1.5)
         label = name.replace("uniform_b", "uniform b=").replace("_", ".")
         ax.plot(centres, dens, label=label, **style)
-    ax.set_xlabel("vector length |z|")
+    for (label, x), style in zip((markers or {}).items(), ("--", ":", "-.")):
+        ax.axvline(x, color="gray", ls=style, lw=1.5, label=label)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
-    ax.set_title("Radii of real latent vectors vs. vectors with components uniform on [-b, b]")
+    ax.set_title(title)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def variance_spectrum(explained: np.ndarray, targets: list[float]):
+    """Explained-variance fraction per principal axis (log scale) and its cumulative sum,
+    with the number of axes needed for each target fraction marked."""
+    axis = np.arange(1, len(explained) + 1)
+    cumulative = np.cumsum(explained)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.semilogy(axis, explained, color="tab:blue")
+    left.set_xlabel("principal axis")
+    left.set_ylabel("fraction of the variance")
+    left.set_title("Variance along each principal axis")
+    right.plot(axis, cumulative, color="tab:blue")
+    for t in targets:
+        k = int(np.searchsorted(cumulative, t - 1e-12) + 1)
+        right.axhline(t, color="gray", ls=":", lw=1)
+        right.axvline(k, color="gray", ls="--", lw=1)
+        right.annotate(f"{t:.0%}: {k} axes", (k, t), textcoords="offset points", xytext=(6, -14), fontsize=9)
+    right.set_xlabel("number of leading axes")
+    right.set_ylabel("cumulative fraction of the variance")
+    right.set_ylim(0, 1.02)
+    right.set_title("Cumulative explained variance")
     fig.tight_layout()
     return fig
 

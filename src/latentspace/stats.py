@@ -169,10 +169,10 @@ def radius_column(b: float) -> str:
     return f"uniform_b{b:g}".replace(".", "_")
 
 
-def radius_histograms(
+def common_histograms(
     radii: dict[str, np.ndarray], *, bins: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Densities of several radius samples on one common set of bins.
+    """Densities of several samples (radii, distances) on one common set of bins.
 
     Parameters
     ----------

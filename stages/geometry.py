@@ -1,0 +1,66 @@
+"""Stage `geometry`: principal axes of the cloud, and where the origin and uniform vectors lie
+relative to it (Mahalanobis distance under the fitted normal)."""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from latentspace import geometry, plots, samplers, stats
+from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_figure, save_json
+from latentspace.params import load_params
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--z", required=True)
+    parser.add_argument("--out", required=True, help="principal axes (.npz): the map to the aligned frame")
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--plots", required=True, type=Path, help="plots directory")
+    args = parser.parse_args()
+    p = load_params(args.params)["geometry"]
+
+    z = load_npy(args.z, mmap=True, ndim=2)
+    dim = z.shape[1]
+    pca = geometry.principal_axes(z, chunk_rows=p["chunk_rows"])
+
+    real = pca.mahalanobis(z)
+    origin = float(pca.mahalanobis(np.zeros((1, dim)))[0])
+    core = float(np.quantile(real, p["core_quantile"]))
+    rng = np.random.default_rng(p["uniform"]["seed"])
+    uniform = {b: pca.mahalanobis(samplers.uniform_box(rng, p["uniform"]["n"], dim, b)) for b in p["uniform"]["b"]}
+    distances = {"real": real, **{stats.radius_column(b): d for b, d in uniform.items()}}
+    centres, densities = stats.common_histograms(distances, bins=p["bins"])
+
+    with atomic_path(args.out) as tmp:
+        np.savez(tmp, mean=pca.mean, axes=pca.axes, variances=pca.variances)
+    explained = pca.explained
+    save_csv(args.plots / "pca_spectrum.csv", ["axis", "explained", "cumulative"],
+             ([k + 1, f"{e:.6g}", f"{c:.6g}"] for k, (e, c) in enumerate(zip(explained, np.cumsum(explained)))))
+    save_csv(args.plots / "pca_loadings.csv", ["axis", "rank", "component", "loading"],
+             ((a + 1, r + 1, c, f"{w:+.4f}") for a, r, c, w in
+              geometry.top_loadings(pca.axes, p["top_axes"], p["loadings_per_axis"])))
+    save_csv(args.plots / "mahalanobis.csv", ["distance", *densities],
+             ([f"{c:.4f}", *(f"{d[k]:.6g}" for d in densities.values())] for k, c in enumerate(centres)))
+    save_figure(args.plots / "pca_spectrum.png", plots.variance_spectrum(explained, p["variance_targets"]))
+    save_figure(args.plots / "mahalanobis.png", plots.distance_distributions(
+        centres, densities, xlabel="Mahalanobis distance from the cloud's centre",
+        title="Real vectors vs. uniform [-b, b] vectors, measured in the cloud's own spread",
+        markers={"origin": origin, f"core ({p['core_quantile']:.0%} of real vectors)": core}))
+
+    save_json(args.metrics, {
+        "centre_norm": float(np.linalg.norm(pca.mean)),
+        "origin_mahalanobis": round(origin, 4),
+        "real_mahalanobis_median": round(float(np.median(real)), 4),
+        # how far out the origin lies: the fraction of real vectors nearer the centre than it
+        "origin_beyond_fraction": geometry.fraction_within(real, origin),
+        "core_radius": round(core, 4),
+        "uniform_in_core": {f"{b:g}": geometry.fraction_within(d, core) for b, d in uniform.items()},
+        "axes_for_variance": {f"{t:g}": pca.axes_for(t) for t in p["variance_targets"]},
+        "top_axis_variance_fraction": round(float(explained[0]), 5),
+    })
+
+
+if __name__ == "__main__":
+    run_stage(main)
