@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import geometry, plots, samplers, stats
-from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_figure, save_json
+from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import load_params
 
 
@@ -30,7 +30,7 @@ def main():
     core = float(np.quantile(real, p["core_quantile"]))
     rng = np.random.default_rng(p["uniform"]["seed"])
     uniform = {b: pca.mahalanobis(samplers.uniform_box(rng, p["uniform"]["n"], dim, b)) for b in p["uniform"]["b"]}
-    distances = {"real": real, **{stats.radius_column(b): d for b, d in uniform.items()}}
+    distances = {"real": real, **{stats.uniform_column(b): d for b, d in uniform.items()}}
     centres, densities = stats.common_histograms(distances, bins=p["bins"])
 
     with atomic_path(args.out) as tmp:
@@ -41,9 +41,9 @@ def main():
     save_csv(args.plots / "pca_loadings.csv", ["axis", "rank", "component", "loading"],
              ((a + 1, r + 1, c, f"{w:+.4f}") for a, r, c, w in
               geometry.top_loadings(pca.axes, p["top_axes"], p["loadings_per_axis"])))
-    save_csv(args.plots / "mahalanobis.csv", ["distance", *densities],
-             ([f"{c:.4f}", *(f"{d[k]:.6g}" for d in densities.values())] for k, c in enumerate(centres)))
-    save_figure(args.plots / "pca_spectrum.png", plots.variance_spectrum(explained, p["variance_targets"]))
+    save_curves_csv(args.plots / "mahalanobis.csv", "distance", centres, densities)
+    axes_for = {t: pca.axes_for(t) for t in p["variance_targets"]}
+    save_figure(args.plots / "pca_spectrum.png", plots.variance_spectrum(explained, axes_for))
     save_figure(args.plots / "mahalanobis.png", plots.distance_distributions(
         centres, densities, xlabel="Mahalanobis distance from the cloud's centre",
         title="Real vectors vs. uniform [-b, b] vectors, measured in the cloud's own spread",
@@ -57,7 +57,7 @@ def main():
         "origin_beyond_fraction": geometry.fraction_within(real, origin),
         "core_radius": round(core, 4),
         "uniform_in_core": {f"{b:g}": geometry.fraction_within(d, core) for b, d in uniform.items()},
-        "axes_for_variance": {f"{t:g}": pca.axes_for(t) for t in p["variance_targets"]},
+        "axes_for_variance": {f"{t:g}": k for t, k in axes_for.items()},
         "top_axis_variance_fraction": round(float(explained[0]), 5),
     })
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import plots, samplers, stats
-from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_figure, save_json
+from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import load_params
 
 
@@ -32,15 +32,14 @@ def main():
     real = stats.vector_radii(z)
     uniform = {b: stats.vector_radii(samplers.uniform_box(rng, r["n_uniform"], dim, b)) for b in r["b"]}
     best_b, distances = stats.best_matching_b(real, uniform)
-    radii = {"real": real, **{stats.radius_column(b): u for b, u in uniform.items()}}
+    radii = {"real": real, **{stats.uniform_column(b): u for b, u in uniform.items()}}
     radius_centres, densities = stats.common_histograms(radii, bins=r["bins"])
 
     with atomic_path(args.out) as tmp:
         np.savez(tmp, mean=mean, std=std, mu=mu, hw=hw, dominant=dominant)
     save_csv(args.plots / "components.csv", ["component", "mean", "std", "mu", "hw", "dominant"],
              ([k, f"{mean[k]:.6g}", f"{std[k]:.6g}", mu[k], hw[k], int(dominant[k])] for k in range(dim)))
-    save_csv(args.plots / "radii.csv", ["radius", *densities],
-             ([f"{c:.4f}", *(f"{d[k]:.6g}" for d in densities.values())] for k, c in enumerate(radius_centres)))
+    save_curves_csv(args.plots / "radii.csv", "radius", radius_centres, densities)
     shown = np.flatnonzero(dominant)[: p["max_histograms"]]
     save_figure(args.plots / "dominant_histograms.png",
                 plots.component_histograms(centres, counts, shown, mu, hw, bin_width=p["bin_width"]))

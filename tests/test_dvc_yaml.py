@@ -58,11 +58,11 @@ def test_stage_params_are_exactly_the_sections_it_reads(name):
 ])
 def test_distance_plot_columns_follow_the_default_b_list(title, csv, b_keys):
     """The distance curves name their CSV columns in dvc.yaml; they must match params.yaml."""
-    from latentspace.stats import radius_column
+    from latentspace.stats import uniform_column
 
     b_list = yaml.safe_load((REPO / "params.yaml").read_text())
     for key in b_keys:
         b_list = b_list[key]
     plots = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
     spec = next(next(iter(p.values())) for p in plots if isinstance(p, dict) and title in next(iter(p)))
-    assert spec["y"][csv] == ["real", *map(radius_column, b_list)]
+    assert spec["y"][csv] == ["real", *map(uniform_column, b_list)]

@@ -70,6 +70,12 @@ def save_csv(path: str | Path, header: Sequence[str], rows) -> None:
         writer.writerows(rows)
 
 
+def save_curves_csv(path: str | Path, x_name: str, x: np.ndarray, curves: dict[str, np.ndarray]) -> None:
+    """Curves sharing one x axis as CSV columns ``x_name, *curves`` (what ``dvc plots`` overlays)."""
+    save_csv(path, [x_name, *curves],
+             ([f"{xk:.4f}", *(f"{c[k]:.6g}" for c in curves.values())] for k, xk in enumerate(x)))
+
+
 def save_figure(path: str | Path, fig, *, dpi: int = 100) -> None:
     """Write a matplotlib Figure as PNG and close it."""
     import matplotlib.pyplot as plt

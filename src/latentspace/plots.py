@@ -90,9 +90,15 @@ def distance_distributions(centres, densities: dict[str, np.ndarray], *, xlabel:
     return fig
 
 
-def variance_spectrum(explained: np.ndarray, targets: list[float]):
+def variance_spectrum(explained: np.ndarray, axes_for: dict[float, int]):
     """Explained-variance fraction per principal axis (log scale) and its cumulative sum,
-    with the number of axes needed for each target fraction marked."""
+    with the number of axes needed for each target fraction marked.
+
+    Parameters
+    ----------
+    explained : ndarray of shape (latent_dim,)
+    axes_for : dict of target fraction -> number of leading axes that reach it
+    """
     axis = np.arange(1, len(explained) + 1)
     cumulative = np.cumsum(explained)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -101,8 +107,7 @@ def variance_spectrum(explained: np.ndarray, targets: list[float]):
     left.set_ylabel("fraction of the variance")
     left.set_title("Variance along each principal axis")
     right.plot(axis, cumulative, color="tab:blue")
-    for t in targets:
-        k = int(np.searchsorted(cumulative, t - 1e-12) + 1)
+    for t, k in axes_for.items():
         right.axhline(t, color="gray", ls=":", lw=1)
         right.axvline(k, color="gray", ls="--", lw=1)
         right.annotate(f"{t:.0%}: {k} axes", (k, t), textcoords="offset points", xytext=(6, -14), fontsize=9)

@@ -163,9 +163,10 @@ def best_matching_b(real_radii: np.ndarray, uniform_radii: dict[float, np.ndarra
     return min(distances, key=distances.get), distances
 
 
-def radius_column(b: float) -> str:
-    """Column name of the uniform-b radii in ``plots/radii.csv``, e.g. ``uniform_b1_5``
-    (no dots: Vega-Lite, behind ``dvc plots``, reads a dot as a nested field)."""
+def uniform_column(b: float) -> str:
+    """Column name of the uniform-b vectors in ``plots/radii.csv`` and
+    ``plots/mahalanobis.csv``, e.g. ``uniform_b1_5`` (no dots: Vega-Lite, behind
+    ``dvc plots``, reads a dot as a nested field)."""
     return f"uniform_b{b:g}".replace(".", "_")
 
 

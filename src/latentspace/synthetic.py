@@ -39,6 +39,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Affine2D, IdentityTransform
 from PIL import Image
 
+from latentspace.celeba_format import ATTR_FILE, PARTITION_FILE, format_attr_file, format_partition_file
 from latentspace.parallel import ordered_map
 
 __all__ = [
@@ -1319,14 +1320,10 @@ def _write_lists(out: Path, factors: dict[str, np.ndarray], names: list[str]) ->
     """Write the partition, attribute and factor files for images ``names``."""
     n = len(names)
     n_train, n_valid, _ = _partition_counts(n)
-    part = [0] * n_train + [1] * n_valid + [2] * (n - n_train - n_valid)
-    _write_text(out / "list_eval_partition.txt", "".join(["%s %d\n" % row for row in zip(names, part)]))
-
-    # one %-format per line: far faster than formatting value by value
-    vals = np.where(np.stack([factors[k] for k in ATTRIBUTE_NAMES], axis=1), 1, -1).tolist()
-    line = "%s" + "%3d" * len(ATTRIBUTE_NAMES) + "\n"
-    text = f"{n}\n" + " ".join(ATTRIBUTE_NAMES) + "\n" + "".join([line % (nm, *row) for nm, row in zip(names, vals)])
-    _write_text(out / "list_attr_celeba.txt", text)
+    part = np.array([0] * n_train + [1] * n_valid + [2] * (n - n_train - n_valid))
+    _write_text(out / PARTITION_FILE, format_partition_file(names, part))
+    values = np.where(np.stack([factors[k] for k in ATTRIBUTE_NAMES], axis=1), 1, -1)
+    _write_text(out / ATTR_FILE, format_attr_file(list(ATTRIBUTE_NAMES), names, values))
 
     cont = np.stack([factors[k] for k in FACTOR_NAMES], axis=1).tolist()
     line = "%s," + ",".join(["%.4f"] * len(FACTOR_NAMES)) + "\n"
