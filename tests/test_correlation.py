@@ -87,3 +87,30 @@ def test_slice_rows_matches_naive_selection():
     ref = [k for k in range(len(z)) if all(abs(z[k, c]) < 2.0 for c in range(6) if c not in (1, 4))]
     assert sel.tolist() == ref
     assert 0 < len(sel) < len(z)
+
+
+def test_sample_size_curve_against_direct_samples_and_exact_end():
+    z = correlated_data(n=4000)
+    r_full = correlation.pearson(z)
+    thresholds = [0.2, 0.5]
+    curve = correlation.sample_size_curve(z, r_full, [1000, 200, 4000, 200], thresholds, np.random.default_rng(3),
+                                          chunk_rows=333)
+    assert curve["M"].tolist() == [200, 1000, 4000]
+    order = np.random.default_rng(3).permutation(4000)
+    upper = np.triu_indices(12, k=1)
+    for k, m in enumerate(curve["M"]):
+        r_m = np.corrcoef(z[order[:m]].astype(np.float64), rowvar=False)  # nested prefixes of one permutation
+        assert curve["pairs"][k].tolist() == [series_count(r_m, t) for t in thresholds]
+        err = np.abs(r_m - r_full)[upper]
+        assert curve["max_abs"][k] == pytest.approx(err.max(), abs=1e-9)
+        assert curve["median_abs"][k] == pytest.approx(np.median(err), abs=1e-9)
+    # all vectors: exact; the planted pairs are found; the error shrinks roughly like 1/sqrt(M)
+    assert curve["max_abs"][-1] == 0 and curve["pairs"][-1].tolist() == [3, 2]
+    assert 0.2 / np.sqrt(200) < curve["median_abs"][0] < 3 / np.sqrt(200)
+    assert curve["median_abs"][1] < curve["median_abs"][0]
+
+
+def test_sample_size_curve_rejects_sizes_outside_the_data():
+    z = correlated_data(n=100)
+    with pytest.raises(ValueError, match="between 2 and the number of vectors"):
+        correlation.sample_size_curve(z, correlation.pearson(z), [50, 101], [0.5], np.random.default_rng(0))

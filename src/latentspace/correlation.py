@@ -127,3 +127,46 @@ def slice_rows(z: np.ndarray, components, threshold: float) -> np.ndarray:
     free = np.zeros(z.shape[1], dtype=bool)
     free[list(components)] = True
     return np.flatnonzero((np.abs(z[:, ~free]) < threshold).all(axis=1)).astype(np.int64)
+
+
+def sample_size_curve(z: np.ndarray, r_full: np.ndarray, m_values, thresholds, rng: np.random.Generator,
+                      *, chunk_rows: int = 16384) -> dict[str, np.ndarray]:
+    """How the series' M-sample estimate converges to the exact correlation as M grows.
+
+    The samples are nested prefixes of one random permutation (the M = 1000 sample holds the
+    M = 500 one), so the curve shows convergence rather than sample-to-sample noise.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_vectors, latent_dim)
+        May be a memory map.
+    r_full : ndarray of shape (latent_dim, latent_dim)
+        The exact correlation of all rows (:func:`pearson`).
+    m_values : non-empty sequence of int
+        Sample sizes, each in [2, n_vectors].
+    thresholds : sequence of float
+
+    Returns
+    -------
+    curve : dict
+        ``M`` (n_m,) the sorted distinct sizes; ``pairs`` (n_m, n_thresholds) pairs with
+        |r_M| > t; ``max_abs``, ``median_abs`` (n_m,) of |r_M - r| over the pairs i < j.
+    """
+    m_values = np.array(sorted({int(m) for m in m_values}), dtype=np.int64)
+    n = len(z)
+    if not len(m_values) or not 2 <= m_values[0] <= m_values[-1] <= n:
+        raise ValueError(f"sample sizes {m_values.tolist()}: need at least one, each between 2 and "
+                         f"the number of vectors ({n})")
+    order = rng.permutation(n)[: m_values[-1]]
+    upper = np.triu_indices(r_full.shape[0], k=1)
+    pairs, max_abs, median_abs = [], [], []
+    for m in m_values:
+        # sorted rows: memory-map reads go forward
+        r_m = r_full if m == n else pearson(z[np.sort(order[:m])], chunk_rows=chunk_rows)
+        counts = count_pairs_above(r_m, thresholds)
+        pairs.append([counts[float(t)] for t in thresholds])
+        error = np.abs(r_m - r_full)[upper]
+        max_abs.append(error.max())
+        median_abs.append(np.median(error))
+    return {"M": m_values, "pairs": np.array(pairs, dtype=np.int64),
+            "max_abs": np.array(max_abs), "median_abs": np.array(median_abs)}
