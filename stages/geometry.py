@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import geometry, plots, samplers, stats
-from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.io import load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import load_params
 
 
@@ -33,8 +33,7 @@ def main():
     distances = {"real": real, **{stats.uniform_column(b): d for b, d in uniform.items()}}
     centres, densities = stats.common_histograms(distances, bins=p["bins"])
 
-    with atomic_path(args.out) as tmp:
-        np.savez(tmp, mean=pca.mean, axes=pca.axes, variances=pca.variances)
+    geometry.save_principal_axes(args.out, pca)
     explained = pca.explained
     save_csv(args.plots / "pca_spectrum.csv", ["axis", "explained", "cumulative"],
              ([k + 1, f"{e:.6g}", f"{c:.6g}"] for k, (e, c) in enumerate(zip(explained, np.cumsum(explained)))))

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace import correlation, normality, plots
-from latentspace.geometry import PrincipalAxes
-from latentspace.io import InputError, load_npy, require_file, run_stage, save_csv, save_figure, save_json
+from latentspace import correlation, geometry, normality, plots
+from latentspace.io import InputError, load_npy, run_stage, save_csv, save_figure, save_json
 from latentspace.params import invalid, load_params
 
 MIN_VECTORS = 20  # below this D'Agostino-Pearson's kurtosis test is not valid
@@ -21,20 +20,6 @@ def check_against_data(p: dict, dim: int) -> None:
     n_pairs = dim * (dim - 1) // 2
     if p["pairs"] > n_pairs:
         raise invalid("normality.pairs", p["pairs"], f"must be <= the number of component pairs ({n_pairs})")
-
-
-def load_principal_axes(path: str, dim: int) -> PrincipalAxes:
-    """The geometry stage's principal axes, checked against latent_dim."""
-    path = require_file(path, "the geometry stage")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            pca = PrincipalAxes(f["mean"], f["axes"], f["variances"])
-    except (KeyError, ValueError, OSError) as exc:
-        raise InputError(f"{path}: not principal axes with mean, axes and variances ({exc})") from None
-    if pca.mean.shape != (dim,) or pca.axes.shape != (dim, dim) or pca.variances.shape != (dim,):
-        raise InputError(f"{path}: expected mean ({dim},), axes ({dim}, {dim}) and variances ({dim},) for "
-                         f"latent_dim {dim}, got {pca.mean.shape}, {pca.axes.shape}, {pca.variances.shape}")
-    return pca
 
 
 def panel(xy: np.ndarray, shown: np.ndarray, sigmas, title: str, xlabel: str, ylabel: str):
@@ -60,7 +45,7 @@ def main():
     if n < MIN_VECTORS:
         raise InputError(f"{args.z}: {n} vectors; the normality test needs at least {MIN_VECTORS}")
     check_against_data(p, dim)
-    pca = load_principal_axes(args.pca, dim)
+    pca = geometry.load_principal_axes(args.pca, dim)
     r = load_npy(args.corr, ndim=2)
     if r.shape != (dim, dim):
         raise InputError(f"{args.corr}: expected a ({dim}, {dim}) correlation matrix for latent_dim {dim}, "

@@ -1,7 +1,6 @@
 """Decoding one face (crop/resize against a plain Pillow reference), tiling, splits, atomic writes."""
 
 import io
-import zipfile
 
 import numpy as np
 import pytest

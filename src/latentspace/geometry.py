@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from latentspace.correlation import mean_and_covariance
+from latentspace.io import InputError, atomic_path, require_file
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,24 @@ def top_loadings(axes: np.ndarray, n_axes: int, per_axis: int) -> list[tuple[int
 def fraction_within(distances: np.ndarray, radius: float) -> float:
     """Fraction of ``distances`` (shape (n,)) that are <= ``radius``."""
     return float(np.mean(distances <= radius))
+
+
+def save_principal_axes(path, pca: PrincipalAxes) -> None:
+    """Write ``pca`` as ``.npz`` (mean, axes, variances): the affine map to the aligned frame."""
+    with atomic_path(path) as tmp:
+        np.savez(tmp, mean=pca.mean, axes=pca.axes, variances=pca.variances)
+
+
+def load_principal_axes(path, latent_dim: int) -> PrincipalAxes:
+    """The geometry stage's principal axes, checked against ``latent_dim``."""
+    path = require_file(path, "the geometry stage")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            pca = PrincipalAxes(f["mean"], f["axes"], f["variances"])
+    except (KeyError, ValueError, OSError) as exc:
+        raise InputError(f"{path}: not principal axes with mean, axes and variances ({exc})") from None
+    d = latent_dim
+    if pca.mean.shape != (d,) or pca.axes.shape != (d, d) or pca.variances.shape != (d,):
+        raise InputError(f"{path}: expected mean ({d},), axes ({d}, {d}) and variances ({d},) for latent_dim {d}, "
+                         f"got {pca.mean.shape}, {pca.axes.shape}, {pca.variances.shape}; re-run geometry (dvc repro)")
+    return pca

@@ -1,0 +1,178 @@
+"""Nearest real vectors of generated ones against a naive brute force, the self-excluded
+real reference, and the `neighbours` stage end to end on a tiny untrained model."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from latentspace import neighbours
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def naive_knn(real, queries, k, exclude=None):
+    """Every distance in float64, self set to infinity, a full stable sort."""
+    d = np.linalg.norm(queries[:, None, :].astype(np.float64) - real[None].astype(np.float64), axis=2)
+    if exclude is not None:
+        d[np.arange(len(queries)), exclude] = np.inf
+    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(d, idx, 1), idx
+
+
+def test_nearest_real_matches_brute_force_over_several_chunks():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(700, 16)).astype(np.float32)
+    queries = (rng.normal(size=(90, 16)) * 1.5).astype(np.float32)
+    done = []
+    d, i = neighbours.nearest_real(real, queries, k=5, chunk_rows=32, progress=done.append)
+    nd, ni = naive_knn(real, queries, 5)
+    np.testing.assert_array_equal(i, ni)
+    np.testing.assert_allclose(d, nd, rtol=1e-12)
+    assert done == [32, 32, 26] and d.shape == i.shape == (90, 5) and i.dtype == np.int64
+    assert np.all(np.diff(d, axis=1) >= 0)
+
+
+def test_reference_excludes_self_but_keeps_exact_duplicates():
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(300, 8)).astype(np.float32)
+    real[11] = real[200]  # an exact duplicate pair
+    rows = neighbours.reference_rows(np.random.default_rng(5), len(real), 60)
+    rows = np.union1d(rows, [11, 200])
+    d, i = neighbours.nearest_real(real, real[rows], k=3, exclude=rows)
+    assert not np.any(i == rows[:, None])  # never itself
+    nd, ni = naive_knn(real, real[rows], 3, exclude=rows)
+    np.testing.assert_array_equal(i, ni)
+    np.testing.assert_allclose(d, nd, rtol=1e-12)
+    dup = {r: (dist, idx) for r, dist, idx in zip(rows, d[:, 0], i[:, 0]) if r in (11, 200)}
+    assert dup[11] == (0.0, 200) and dup[200] == (0.0, 11)
+    assert np.all(d[~np.isin(rows, [11, 200]), 0] > 0.1)
+
+
+def test_drop_row_keeps_k_when_self_is_missing_among_ties():
+    candidates = np.array([[4, 7, 9], [2, 5, 8]])
+    kept = neighbours._drop_row(candidates, np.array([7, 3]), 2)  # row 2's self (3) tied out of the list
+    assert kept.tolist() == [[4, 9], [2, 5]]
+
+
+def test_near_copy_has_near_zero_distance_and_the_right_index():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(500, 32)).astype(np.float32)
+    query = (real[[17, 333]] + rng.normal(scale=1e-4, size=(2, 32))).astype(np.float32)
+    d, i = neighbours.nearest_real(real, query, k=2)
+    assert i[:, 0].tolist() == [17, 333]
+    # exact in float64, not blurred by the |x|^2 - 2xy + |y|^2 expansion (|x|^2 ~ 32 here)
+    expected = np.linalg.norm(query.astype(np.float64) - real[[17, 333]], axis=1)
+    np.testing.assert_allclose(d[:, 0], expected, rtol=1e-9)
+    assert np.all(d[:, 0] < 1e-3) and np.all(d[:, 1] > 1.0)
+
+
+def test_copy_summary_known_answers():
+    real_nn = np.arange(1.0, 101.0)  # median 50.5; 5% quantile 5.95
+    s = neighbours.copy_summary(np.array([1.0, 5.0, 60.0]), real_nn)
+    assert s["nn_median"] == 5.0 and s["ratio_to_real"] == pytest.approx(5.0 / 50.5)
+    assert s["near_copy_fraction"] == pytest.approx(2 / 3)
+    far = neighbours.copy_summary(np.full(10, 1000.0), real_nn)
+    assert far["ratio_to_real"] > 10 and far["near_copy_fraction"] == 0.0
+
+
+def test_far_points_have_ratio_far_above_one_and_copies_far_below():
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(2000, 8)).astype(np.float32)
+    rows = neighbours.reference_rows(rng, len(real), 400)
+    real_nn = neighbours.nearest_real(real, real[rows], k=1, exclude=rows)[0][:, 0]
+    far = (rng.normal(size=(50, 8)) + 20.0).astype(np.float32)
+    copies = (real[:50] + rng.normal(scale=1e-3, size=(50, 8))).astype(np.float32)
+    far_summary = neighbours.copy_summary(neighbours.nearest_real(real, far, k=1)[0][:, 0], real_nn)
+    copy_summary = neighbours.copy_summary(neighbours.nearest_real(real, copies, k=1)[0][:, 0], real_nn)
+    assert far_summary["ratio_to_real"] > 10 and far_summary["near_copy_fraction"] == 0.0
+    assert copy_summary["ratio_to_real"] < 0.05 and copy_summary["near_copy_fraction"] == 1.0
+
+
+def test_reference_rows_and_column_names():
+    rows = neighbours.reference_rows(np.random.default_rng(0), 50, 20)
+    assert len(np.unique(rows)) == 20 and np.all(np.diff(rows) > 0) and rows.max() < 50
+    assert neighbours.reference_rows(np.random.default_rng(0), 10, 2000).tolist() == list(range(10))  # all
+    assert neighbours.column_name("uniform_b_01.50.npy") == "uniform_b_01_50"
+    assert neighbours.column_name("intervals_fact_00.50.npy") == "intervals_fact_00_50"
+    with pytest.raises(ValueError, match="k = 10"):
+        neighbours.nearest_real(np.zeros((10, 2)), np.zeros((1, 2)), k=10, exclude=np.array([0]))
+
+
+# ---- the stage, end to end -------------------------------------------------------------
+
+DIM, N_REAL = 8, 120
+SETTINGS = [("uniform_b_01.00.npy", "uniform", "uniform [-b, b], b = 1"),
+            ("intervals_fact_00.50.npy", "intervals", "uniform [mu - fact*hw, mu + fact*hw], fact = 0.5")]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    from latentspace.model import ArchitectureConfig, build_autoencoder
+
+    root = tmp_path_factory.mktemp("neighbours")
+    build_autoencoder(ArchitectureConfig(16, DIM, (4, 8), (3, 3), (2, 2), True, "relu")).save(root / "ae.keras")
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(N_REAL, DIM)).astype(np.float32)
+    np.save(root / "z.npy", z)
+    np.save(root / "z_tiny.npy", z[:4])
+    samples = root / "samples"
+    samples.mkdir()
+    np.save(samples / SETTINGS[0][0], rng.uniform(-1, 1, (7, DIM)).astype(np.float32))
+    np.save(samples / SETTINGS[1][0], (z[:5] + 1e-4).astype(np.float32))  # near-copies of z[0..4]
+    (samples / "manifest.json").write_text(json.dumps(
+        [{"file": f, "sampler": s, "value": 1.0, "label": lab} for f, s, lab in SETTINGS]))
+    return root
+
+
+def run_stage(root: Path, work: Path, z="z.npy", **changes):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["neighbours"].update({"k": 3, "n_real": 2000, "examples": 2, "bins": 10, "seed": 0, "batch_size": 8},
+                                **changes)
+    work.mkdir()
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, str(REPO / "stages/neighbours.py"), "--z", str(root / z),
+                           "--samples", str(root / "samples"), "--model", str(root / "ae.keras"),
+                           "--metrics", "metrics/neighbours.json", "--plots", "plots"],
+                          cwd=work, env=env, capture_output=True, text=True)
+
+
+def test_stage_writes_densities_metrics_and_examples(inputs, tmp_path):
+    work = tmp_path / "work"
+    proc = run_stage(inputs, work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(work / "plots/neighbours.csv", newline="") as f:
+        table = list(csv.reader(f))
+    assert table[0] == ["distance", "real", "uniform_b_01_00", "intervals_fact_00_50"] and len(table) == 11
+    widths = np.diff([float(r[0]) for r in table[1:]])
+    for c in range(1, 4):  # each density integrates to 1 over the common bins
+        assert sum(float(r[c]) for r in table[1:]) * widths.mean() == pytest.approx(1.0, rel=1e-3)
+
+    m = json.loads((work / "metrics/neighbours.json").read_text())
+    assert m["k"] == 3 and m["n_real"] == N_REAL  # n_real above the data: every real vector is used
+    assert set(m["settings"]) == {"uniform_b_01_00", "intervals_fact_00_50"}
+    copies = m["settings"]["intervals_fact_00_50"]
+    assert copies["nn_median"] < 1e-3 and copies["near_copy_fraction"] == 1.0 and copies["ratio_to_real"] < 0.01
+    assert set(m["settings"]["uniform_b_01_00"]) == {"nn_median", "ratio_to_real", "near_copy_fraction"}
+    assert m["real_nn_median"] > m["near_copy_threshold"] > 0
+    for png in ("neighbours.png", "neighbour_examples.png"):
+        with Image.open(work / "plots" / png) as im:
+            assert im.width > 400 and im.height > 300
+
+
+def test_stage_rejects_k_not_below_the_number_of_real_vectors(inputs, tmp_path):
+    work = tmp_path / "work"
+    proc = run_stage(inputs, work, z="z_tiny.npy", k=4)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: params.yaml: neighbours.k = 4"), proc.stderr
+    assert "(4)" in lines[0]
+    assert sorted(f.name for f in work.iterdir()) == ["params.yaml"]
