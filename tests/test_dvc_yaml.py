@@ -66,3 +66,23 @@ def test_distance_plot_columns_follow_the_default_b_list(title, csv, b_keys):
     plots = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
     spec = next(next(iter(p.values())) for p in plots if isinstance(p, dict) and title in next(iter(p)))
     assert spec["y"][csv] == ["real", *map(uniform_column, b_list)]
+
+
+def test_neighbour_plot_columns_follow_the_default_sampler_settings():
+    from latentspace.neighbours import column_name
+    from latentspace.samplers import settings_from_params
+
+    settings = settings_from_params(yaml.safe_load((REPO / "params.yaml").read_text())["sample"])
+    plots = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
+    spec = next(next(iter(p.values())) for p in plots if isinstance(p, dict) and "nearest real" in next(iter(p)))
+    assert spec["y"]["plots/neighbours.csv"] == ["real", *(column_name(s.name + ".npy") for s in settings)]
+
+
+def test_every_plot_and_metric_file_is_an_output_of_a_stage():
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    outs = {next(iter(o)) if isinstance(o, dict) else o for stage in STAGES.values() for o in stage["outs"]}
+    files = set(dvc["metrics"])
+    for p in dvc["plots"]:
+        files |= {p} if isinstance(p, str) else set(next(iter(p.values()))["y"])
+    for f in files:
+        assert any(f == o or f.startswith(o + "/") for o in outs), f"{f} is not produced by any stage"

@@ -150,6 +150,39 @@ def test_metrics_agree_with_the_arrays(repo):
     assert (root / "dvclive/plots/metrics/train/loss.tsv").is_file()
 
 
+def test_analysis_stages_agree_with_the_arrays(repo):
+    from scipy import stats as scipy_stats
+
+    root, params, _ = repo
+    z = np.load(root / "data/z.npy").astype(np.float64)
+    n = len(z)
+    with open(root / "plots/sample_error_vs_m.csv", newline="") as f:
+        curve = list(csv.DictReader(f))
+    assert [int(r["M"]) for r in curve] == [m for m in params["correlate"]["m_curve"] if m < n] + [n]
+    assert float(curve[-1]["max_abs"]) == 0  # all vectors: the exact correlation
+
+    with open(root / "plots/normality_components.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 256
+    for c in (0, 100):  # the KS distance to the normal with the column's own mean and std
+        x = z[:, c]
+        expected = scipy_stats.kstest(x, "norm", args=(x.mean(), x.std())).statistic
+        assert float(rows[c]["ks_distance"]) == pytest.approx(expected, abs=1e-4)
+    normal = json.loads((root / "metrics/normality.json").read_text())
+    assert normal["components"]["normal_fraction"] == pytest.approx(np.mean([int(r["normal"]) for r in rows]),
+                                                                    abs=1e-4)
+
+    neighbours = json.loads((root / "metrics/neighbours.json").read_text())
+    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))  # all real vectors are the reference here
+    np.fill_diagonal(d, np.inf)
+    assert neighbours["n_real"] == n
+    assert neighbours["real_nn_median"] == pytest.approx(np.median(d.min(axis=1)), rel=1e-3)
+
+    described = json.loads((root / "plots/paths/paths.json").read_text())
+    kinds = {p["kind"] for p in described["paths"]}
+    assert len(kinds) == 3 and all((root / f"plots/paths/{k}.png").is_file() for k in kinds)
+
+
 def test_samples_and_decoded_grids(repo):
     root, params, _ = repo
     comp = np.load(root / "data/component_stats.npz")
@@ -177,8 +210,10 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     run(["git", "add", "-A"], root)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], root)
     exp = run(["dvc", "exp", "run", "-S", "sample.seed=7"], root).stdout
-    assert "Running stage 'sample'" in exp and "Running stage 'decode'" in exp
-    for stage in ("download", "prepare", "train", "encode", "stats", "geometry", "correlate"):
+    for stage in ("sample", "decode", "neighbours"):
+        assert f"Running stage '{stage}'" in exp
+    for stage in ("download", "prepare", "train", "encode", "stats", "geometry", "correlate", "normality",
+                  "paths", "attributes"):
         assert f"Running stage '{stage}'" not in exp
     assert (root / "models/autoencoder.keras").read_bytes() == before
 
@@ -234,7 +269,7 @@ def test_switching_to_celeba_is_one_exp_run(repo, tmp_path, monkeypatch):
         for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             monkeypatch.delenv(key, raising=False)  # no proxy may swallow requests to 127.0.0.1
         out = run(["dvc", "exp", "run", "-n", "celeba", "-S", "data.source=celeba"], root).stdout
-    for stage in ("download", "prepare", "train", "encode", "stats", "geometry", "correlate", "sample", "decode"):
+    for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"]:
         assert f"Running stage '{stage}'" in out
     assert len(server.hits) == 3
     manifest = json.loads((root / "data/raw/source.json").read_text())

@@ -183,3 +183,322 @@ def slice_scatter(z_sample, selected, components, *, threshold: float):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def sample_size_convergence(m, pairs, full_pairs, thresholds, max_abs, median_abs):
+    """The series' M-sample correlation against the exact one as M grows: pair counts per
+    threshold (the exact counts dashed) and the largest and typical |r_M - r|.
+
+    Parameters
+    ----------
+    m : ndarray of shape (n_m,)
+    pairs : ndarray of shape (n_m, n_thresholds)
+    full_pairs : sequence of int, one per threshold
+    max_abs, median_abs : ndarray of shape (n_m,)
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for k, (t, full) in enumerate(zip(thresholds, full_pairs)):
+        line, = left.plot(m, np.maximum(pairs[:, k], 0.8), marker="o", ms=4, label=f"|r| > {t:g}")
+        left.axhline(max(full, 0.8), color=line.get_color(), ls="--", lw=1)
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("sample size M")
+    left.set_ylabel("component pairs above the threshold")
+    left.set_title("Pair counts on an M-sample (dashed: all vectors)")
+    left.legend(fontsize=8)
+    last = m < m[-1]  # the last size is all vectors, whose error is 0
+    right.loglog(m[last], max_abs[last], marker="o", label="largest |r_M - r|")
+    right.loglog(m[last], median_abs[last], marker="o", label="median |r_M - r|")
+    if last.any():
+        # sampling error of r near 0 is about 1/sqrt(M)
+        right.loglog(m[last], 1 / np.sqrt(m[last]), color="gray", ls=":", label="1 / sqrt(M)")
+    right.set_xlabel("sample size M")
+    right.set_ylabel("error against the exact r")
+    right.set_title(f"Error of the M-sample estimate (exact: all {m[-1]:,} vectors)")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _bare(ax):
+    """An image axes without ticks or frame that still shows its y label (axis("off") hides it)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def path_strips(images, *, row_labels, column_labels, title: str, xlabel: str, scale: int = 1):
+    """Decoded paths, one path per row, its steps left to right.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_paths, steps, H, W, 3), uint8
+    row_labels : list of str, one per path (e.g. "axis 1 (18% of variance)")
+    column_labels : list of str, one per step (e.g. "-3", "0", "+3" or "t = 0.5")
+    scale : int
+        Display magnification (e.g. ``grids.display_scale``), so small images stay legible.
+    """
+    n_paths, steps, h, w = images.shape[:4]
+    cell = max(h, w) * scale / 100  # inches at the 100 dpi figures are saved with
+    fig, axes = plt.subplots(n_paths, steps, figsize=(steps * cell + 2.2, n_paths * (cell + 0.08) + 1.1),
+                             squeeze=False, layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
+    for r in range(n_paths):
+        for c in range(steps):
+            ax = axes[r, c]
+            ax.imshow(images[r, c], interpolation="nearest")
+            _bare(ax)
+            if r == 0:
+                ax.set_title(column_labels[c], fontsize=9)
+        axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=9)
+    fig.supxlabel(xlabel, fontsize=10)
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def nearest_distance_distributions(centres, densities: dict[str, np.ndarray], *, labels: dict[str, str],
+                                   markers: dict[str, float] | None = None):
+    """Densities of the distance to the nearest real vector: real vectors (to their nearest
+    other real vector, bold black) and each sampler setting, on common bins.
+
+    Parameters
+    ----------
+    centres : ndarray of shape (bins,)
+    densities : dict of name -> ndarray of shape (bins,)
+        ``real`` and one CSV-safe name per setting.
+    labels : dict of name -> legend label
+    markers : dict of label -> x, drawn as labelled vertical lines
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    for name, dens in densities.items():
+        style = dict(color="black", lw=2.8, zorder=3) if name == "real" else dict(lw=1.5)
+        ax.plot(centres, dens, label=labels.get(name, name), **style)
+    for (label, x), style in zip((markers or {}).items(), ("--", ":", "-.")):
+        ax.axvline(x, color="gray", ls=style, lw=1.5, label=label)
+    ax.set_xlabel("Euclidean distance to the nearest real (training) vector")
+    ax.set_ylabel("density")
+    ax.set_title("Generated vectors vs. real ones: how far to the nearest real vector?\n"
+                 "(left of the real curve: near-copies; far right: off the cloud)", fontsize=11)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def neighbour_examples(generated, neighbours, distances, *, generated_titles, neighbour_indices,
+                       group_labels, near_copy, scale: int = 1):
+    """Generated faces beside the decoded faces of their nearest real vectors.
+
+    Parameters
+    ----------
+    generated : ndarray of shape (n_rows, H, W, 3), uint8
+    neighbours : ndarray of shape (n_rows, k, H, W, 3), uint8
+        Nearest first.
+    distances : ndarray of shape (n_rows, k)
+        Latent distance of each neighbour from the generated vector.
+    generated_titles : list of str, one per row
+    neighbour_indices : ndarray of shape (n_rows, k), int
+        Rows of ``data/z.npy``, shown so a reader can find the training image.
+    group_labels : list of str, one per row
+        The sampler setting; shown on the first row of each run of equal labels.
+    near_copy : ndarray of shape (n_rows,), bool
+        Rows whose nearest distance is below the real vectors' near-copy threshold (red title).
+    scale : int
+        Display magnification of the images.
+    """
+    import textwrap
+
+    n_rows, k, h, w = neighbours.shape[:4]
+    cell = max(h, w) * scale / 100
+    # column 1 is a narrow gap that sets the generated face apart from its neighbours
+    fig, axes = plt.subplots(n_rows, k + 2, squeeze=False, layout="constrained",
+                             figsize=((k + 1.25) * cell + 2.4, n_rows * (cell + 0.42) + 0.8),
+                             gridspec_kw={"width_ratios": [1, 0.25] + [1] * k})
+    for r in range(n_rows):
+        axes[r, 1].axis("off")
+        ax = axes[r, 0]
+        ax.imshow(generated[r], interpolation="nearest")
+        _bare(ax)
+        ax.set_title(generated_titles[r], fontsize=8, color="red" if near_copy[r] else "black")
+        if r == 0 or group_labels[r] != group_labels[r - 1]:
+            ax.set_ylabel(textwrap.fill(group_labels[r], 26), rotation=0, ha="right", va="center",
+                          fontsize=9, fontweight="bold")
+        for j in range(k):
+            ax = axes[r, j + 2]
+            ax.imshow(neighbours[r, j], interpolation="nearest")
+            _bare(ax)
+            ax.set_title(f"real #{neighbour_indices[r, j]}\nd = {distances[r, j]:.3g}", fontsize=8)
+    fig.suptitle(f"Generated faces (left) and the decoded faces of their {k} nearest real vectors "
+                 "(d: latent distance)\nred title: nearer than 95% of real vectors are to their nearest "
+                 "other real vector (a near-copy)", fontsize=10)
+    return fig
+
+
+def normality_overview(components, axes, *, reference: float, n_vectors: int):
+    """KS distance of each component and each principal axis from its fitted normal (top),
+    and skewness vs excess kurtosis (bottom), with the directions the test rejects in red.
+
+    Parameters
+    ----------
+    components, axes : normality.ColumnNormality (or any object with these attributes)
+        ``ks_distance``, ``skewness``, ``excess_kurtosis``, ``normal`` (bool), each of shape
+        (k,), and ``alpha``, ``test_size``.
+    reference : float
+        The KS distance a true normal sample of ``n_vectors`` points typically stays below.
+    """
+    fig, grid = plt.subplots(2, 2, figsize=(13, 8.5))
+    verdict = f"test rejects normality (p <= {components.alpha:g}, n = {components.test_size})"
+    for col, (result, what, xlabel, first) in enumerate(
+            ((components, "component", "component index", 0), (axes, "principal axis", "axis rank", 1))):
+        x = np.arange(len(result.ks_distance)) + first
+        bad = ~result.normal
+        top, bottom = grid[0, col], grid[1, col]
+        top.scatter(x[~bad], result.ks_distance[~bad], s=12, color="tab:blue", label="test accepts normality")
+        top.scatter(x[bad], result.ks_distance[bad], s=12, color="tab:red", label=verdict)
+        top.axhline(reference, color="black", ls="--", lw=1,
+                    label=f"99% of a true normal's KS, N = {n_vectors} (indicative: mean, std fitted)")
+        top.set_yscale("log")
+        top.set_xlabel(xlabel)
+        top.set_ylabel("KS distance to the fitted normal")
+        top.set_title(f"Each {what}: distance of its distribution from a normal")
+        bottom.scatter(result.skewness[~bad], result.excess_kurtosis[~bad], s=12, color="tab:blue", alpha=0.8,
+                       label="test accepts normality")
+        bottom.scatter(result.skewness[bad], result.excess_kurtosis[bad], s=12, color="tab:red", alpha=0.8,
+                       label=verdict)
+        bottom.scatter([0], [0], s=120, marker="+", color="black", label="normal (0, 0)")
+        bottom.axhline(0, color="gray", lw=0.6, ls=":")
+        bottom.axvline(0, color="gray", lw=0.6, ls=":")
+        bottom.set_xlabel("skewness")
+        bottom.set_ylabel("excess kurtosis")
+        bottom.set_title(f"Each {what}: shape of its distribution")
+    lo = min(ax.get_ylim()[0] for ax in grid[0])
+    hi = max(ax.get_ylim()[1] for ax in grid[0])
+    for ax in grid[0]:
+        ax.set_ylim(lo, hi)  # one scale, so components and axes compare at a glance
+    # one legend for all panels, below them, so it never hides a point
+    handles, labels = [], []
+    for ax in grid.flat:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    fig.suptitle(f"How Gaussian is the latent cloud? ({n_vectors} vectors)", fontsize=13)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, frameon=False)
+    return fig
+
+
+def projection_grid(groups, *, sigmas, expected, columns: int = 4):
+    """2-D projections of the cloud with the fitted normal's k-sigma ellipses and their coverage.
+
+    Parameters
+    ----------
+    groups : list of list of dict
+        Each group starts a new row of panels (e.g. correlated pairs, then principal planes).
+        A panel has ``points`` (m, 2) (the vectors drawn), ``mean`` (2,), ``outlines`` (one
+        (p, 2) curve per k), ``observed`` (fraction of all vectors inside each ellipse),
+        ``title``, ``xlabel`` and ``ylabel``.
+    sigmas, expected : sequence of float
+        The k of each ellipse and the fraction a normal puts inside it.
+    """
+    groups = [g for g in groups if g]
+    if not groups:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no projections requested (normality.pairs = normality.planes = 0)",
+                ha="center", va="center")
+        return fig
+    columns = min(columns, max(len(g) for g in groups))
+    layout = [g[s:s + columns] for g in groups for s in range(0, len(g), columns)]
+    fig, axes = plt.subplots(len(layout), columns, figsize=(4.4 * columns, 5.6 * len(layout)), squeeze=False)
+    colours = plt.cm.autumn(np.linspace(0, 0.8, len(sigmas)))
+    for axes_row, row in zip(axes, layout):
+        for ax in axes_row[len(row):]:
+            ax.axis("off")
+        for ax, panel in zip(axes_row, row):
+            points = panel["points"]
+            ax.scatter(points[:, 0], points[:, 1], s=1, color="tab:blue", alpha=0.15, lw=0, rasterized=True)
+            for k, outline, seen, want, colour in zip(sigmas, panel["outlines"], panel["observed"], expected,
+                                                      colours):
+                ax.plot(outline[:, 0], outline[:, 1], color=colour, lw=1.6,
+                        label=f"{k:g}\u03c3: {seen:.1%} inside (normal: {want:.1%})")
+            ax.scatter([0], [0], s=60, color="yellow", edgecolors="black", zorder=3, label="origin")
+            ax.scatter(*panel["mean"], s=40, marker="x", color="black", zorder=4, label="centre of the cloud")
+            ax.set_title(panel["title"], fontsize=10)
+            ax.set_xlabel(panel["xlabel"], fontsize=8)
+            ax.set_ylabel(panel["ylabel"], fontsize=8)
+            ax.tick_params(labelsize=7)
+            # below the panel: the coverage is the point of the figure and must not hide the cloud
+            ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
+    fig.suptitle("2-D projections with the fitted normal's k-sigma ellipses (coverage over all vectors)",
+                 fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def attribute_heatmaps(r_components, components, r_axes, names):
+    """Pearson r of latent components (left) and principal axes (right) with each attribute,
+    on a diverging colour scale fixed to [-1, 1].
+
+    Parameters
+    ----------
+    r_components : ndarray of shape (k, n_attributes)
+        Rows of the components shown, strongest first.
+    components : sequence of int, length k
+        Their indices, labelled ``z[c]``.
+    r_axes : ndarray of shape (k_axes, n_attributes)
+        The leading principal axes, labelled ``axis 1`` ...
+    names : sequence of str, length n_attributes
+    """
+    n_attr, rows = len(names), max(len(r_components), len(r_axes))
+    fig, axes = plt.subplots(1, 2, figsize=(2 * (0.2 * n_attr + 1.5) + 1.5, 0.2 * rows + 3.2), squeeze=False,
+                             layout="constrained")
+    panels = ((r_components, [f"z[{c}]" for c in components], "latent component",
+               "Latent components with the strongest attribute correlation"),
+              (r_axes, [f"axis {k + 1}" for k in range(len(r_axes))], "principal axis", "Leading principal axes"))
+    for ax, (r, labels, ylabel, title) in zip(axes[0], panels):
+        im = ax.imshow(r, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
+        ax.set_xticks(range(n_attr), names, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xlabel("attribute")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="Pearson r")
+    fig.suptitle("What the latent components mean: correlation with the dataset's attributes", fontsize=12)
+    return fig
+
+
+def attribute_strips(panels, strengths):
+    """Decoded real vectors moved along attribute directions: one image grid per direction,
+    rows = faces, columns = the strengths ``s`` of ``z + s * d`` (``s = 0``: the face itself).
+
+    Parameters
+    ----------
+    panels : list of (ndarray of shape (H, W, 3) uint8, str)
+        Each direction's tiled grid (``len(strengths)`` columns of equal width) and its label.
+    strengths : sequence of float
+    """
+    n_s = len(strengths)
+    h, w = panels[0][0].shape[:2]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(w / 70 + 1, len(panels) * (h / 70 + 0.7) + 0.5),
+                             squeeze=False, layout="constrained")
+    for ax, (panel, label) in zip(axes[:, 0], panels):
+        ax.imshow(panel, interpolation="nearest")
+        ax.set_xticks((np.arange(n_s) + 0.5) * panel.shape[1] / n_s, [f"s = {s:g}" for s in strengths], fontsize=8)
+        ax.tick_params(length=0)
+        ax.set_yticks([])
+        ax.set_ylabel("faces", fontsize=8)
+        ax.set_title(label, fontsize=10)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    fig.suptitle("Attribute directions d = mean(z | with) - mean(z | without): decoded z + s * d", fontsize=11)
+    return fig
+
+
+def attribute_note(message: str, *, title: str):
+    """A figure that only says why there is nothing to show (e.g. a dataset without attributes)."""
+    fig, ax = plt.subplots(figsize=(7, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11)
+    ax.set_title(title, fontsize=12)
+    return fig
