@@ -3,21 +3,17 @@
 
 import csv
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import stage_helpers
 import yaml
+from stage_helpers import save_tiny_autoencoder, write_params
 
 from latentspace import attributes, celeba_format, geometry, images, synthetic
 from latentspace.io import InputError
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 # ---------------------------------------------------------------------------
 # annotations
@@ -230,10 +226,8 @@ N_TRAIN, LATENT = 60, 8
 
 @pytest.fixture(scope="module")
 def stage_inputs(tmp_path_factory):
-    from latentspace.model import ArchitectureConfig, build_autoencoder
-
     root = tmp_path_factory.mktemp("attributes_stage")
-    build_autoencoder(ArchitectureConfig(16, LATENT, (4, 8), (3, 3), (2, 2), True, "relu")).save(root / "ae.keras")
+    save_tiny_autoencoder(root / "ae.keras", LATENT)
     rng = np.random.default_rng(5)
     z = rng.normal(size=(N_TRAIN, LATENT)).astype(np.float32)
     np.save(root / "z.npy", z)
@@ -249,22 +243,18 @@ def stage_inputs(tmp_path_factory):
     assert k == N_TRAIN
     write_index(root / "index.csv", ["image_id", "split", "partition", "Smiling", "Male", "Eyeglasses", "age"], rows)
     write_index(root / "plain.csv", ["image_id", "split"], [[r[0], r[1]] for r in rows])
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["attributes"].update(chunk_rows=16, heatmap_rows=4, directions=["Smiling", "Male"],
-                                strengths=[-1.0, 0.0, 1.0, 2.0], faces=2,
-                                judge={"n_train": 50, "n_test": 20},  # more than N_TRAIN: shrunk to fit
-                                batch_size=16)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    params = write_params(root / "params.yaml", "attributes", chunk_rows=16, heatmap_rows=4,
+                          directions=["Smiling", "Male"], strengths=[-1.0, 0.0, 1.0, 2.0], faces=2,
+                          judge={"n_train": 50, "n_test": 20},  # more than N_TRAIN: shrunk to fit
+                          batch_size=16)
     return root, params
 
 
 def run_stage(root: Path, out: Path, *, index="index.csv", params="params.yaml"):
-    args = [sys.executable, str(REPO / "stages" / "attributes.py"), "--params", str(root / params),
-            "--z", str(root / "z.npy"), "--index", str(root / index), "--pca", str(root / "pca.npz"),
-            "--model", str(root / "ae.keras"), "--out", str(out / "data" / "attribute_directions.npz"),
-            "--metrics", str(out / "metrics" / "attributes.json"), "--plots", str(out / "plots")]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run(args, capture_output=True, text=True, env=env)
+    return stage_helpers.run_stage("attributes", [
+        "--params", root / params, "--z", root / "z.npy", "--index", root / index, "--pca", root / "pca.npz",
+        "--model", root / "ae.keras", "--out", out / "data" / "attribute_directions.npz",
+        "--metrics", out / "metrics" / "attributes.json", "--plots", out / "plots"])
 
 
 OUTPUTS = ("data/attribute_directions.npz", "plots/attribute_correlations.csv", "plots/top_attributes.csv",

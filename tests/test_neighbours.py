@@ -3,19 +3,15 @@ real reference, and the `neighbours` stage end to end on a tiny untrained model.
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+import stage_helpers
 from PIL import Image
+from stage_helpers import save_tiny_autoencoder, write_params
 
 from latentspace import neighbours
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def naive_knn(real, queries, k, exclude=None):
@@ -115,10 +111,8 @@ SETTINGS = [("uniform_b_01.00.npy", "uniform", "uniform [-b, b], b = 1"),
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    from latentspace.model import ArchitectureConfig, build_autoencoder
-
     root = tmp_path_factory.mktemp("neighbours")
-    build_autoencoder(ArchitectureConfig(16, DIM, (4, 8), (3, 3), (2, 2), True, "relu")).save(root / "ae.keras")
+    save_tiny_autoencoder(root / "ae.keras", DIM)
     rng = np.random.default_rng(4)
     z = rng.normal(size=(N_REAL, DIM)).astype(np.float32)
     np.save(root / "z.npy", z)
@@ -133,16 +127,11 @@ def inputs(tmp_path_factory):
 
 
 def run_stage(root: Path, work: Path, z="z.npy", **changes):
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["neighbours"].update({"k": 3, "n_real": 2000, "examples": 2, "bins": 10, "seed": 0, "batch_size": 8},
-                                **changes)
-    work.mkdir()
-    (work / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, str(REPO / "stages/neighbours.py"), "--z", str(root / z),
-                           "--samples", str(root / "samples"), "--model", str(root / "ae.keras"),
-                           "--metrics", "metrics/neighbours.json", "--plots", "plots"],
-                          cwd=work, env=env, capture_output=True, text=True)
+    write_params(work / "params.yaml", "neighbours",
+                 **{"k": 3, "n_real": 2000, "examples": 2, "bins": 10, "seed": 0, "batch_size": 8, **changes})
+    return stage_helpers.run_stage("neighbours", ["--z", root / z, "--samples", root / "samples",
+                                                  "--model", root / "ae.keras", "--metrics", "metrics/neighbours.json",
+                                                  "--plots", "plots"], cwd=work)
 
 
 def test_stage_writes_densities_metrics_and_examples(inputs, tmp_path):

@@ -2,19 +2,15 @@
 
 import csv
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+import stage_helpers
 from scipy import stats
+from stage_helpers import write_params
 
 from latentspace import correlation, geometry, normality
 
-REPO = Path(__file__).resolve().parents[1]
 ALPHA = 0.01
 
 
@@ -185,16 +181,11 @@ def inputs(tmp_path_factory):
 
 
 def run_stage(root, overrides=None, corr="corr.npy"):
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["normality"].update({"test_size": 100, "chunk_rows": 64, "max_points": 200, "pairs": 2, "planes": 2,
-                                **(overrides or {})})
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    args = ["--params", "params.yaml", "--z", "z.npy", "--pca", "pca.npz", "--corr", corr,
-            "--metrics", "metrics/normality.json", "--plots", "plots"]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    env.pop("LATENTSPACE_DEBUG", None)
-    return subprocess.run([sys.executable, str(REPO / "stages" / "normality.py"), *args], cwd=root, env=env,
-                          capture_output=True, text=True)
+    write_params(root / "params.yaml", "normality", **{"test_size": 100, "chunk_rows": 64, "max_points": 200,
+                                                        "pairs": 2, "planes": 2, **(overrides or {})})
+    return stage_helpers.run_stage("normality", ["--params", "params.yaml", "--z", "z.npy", "--pca", "pca.npz",
+                                                 "--corr", corr, "--metrics", "metrics/normality.json",
+                                                 "--plots", "plots"], cwd=root)
 
 
 def read_csv(path):

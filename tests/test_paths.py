@@ -2,19 +2,15 @@
 and the `paths` stage end to end on a tiny untrained model."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+import stage_helpers
 from PIL import Image
+from stage_helpers import save_tiny_autoencoder, write_params
 
 from latentspace import geometry, paths
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_offsets_are_exactly_symmetric_with_a_zero_middle():
@@ -107,10 +103,8 @@ DIM = 8
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    from latentspace.model import ArchitectureConfig, build_autoencoder
-
     root = tmp_path_factory.mktemp("paths")
-    build_autoencoder(ArchitectureConfig(16, DIM, (4, 8), (3, 3), (2, 2), True, "relu")).save(root / "ae.keras")
+    save_tiny_autoencoder(root / "ae.keras", DIM)
     z = correlated_cloud(np.random.default_rng(2), n=300, dim=DIM).astype(np.float32)
     np.save(root / "z.npy", z)
     pca = geometry.principal_axes(z)
@@ -123,16 +117,13 @@ def inputs(tmp_path_factory):
 
 
 def run_stage(root: Path, work: Path, **changes):
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["paths"].update({"axes": 3, "components": 4, "extent": 2.0, "steps": 5, "batch_size": 16,
-                            "interpolation": {"pairs": 2, "steps": 4, "seed": 3}}, **changes)
-    work.mkdir()
-    (work / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, str(REPO / "stages/paths.py"), "--model", str(root / "ae.keras"),
-                           "--z", str(root / "z.npy"), "--pca", str(root / "pca.npz"),
-                           "--component-stats", str(root / "stats.npz"), "--out", "out"],
-                          cwd=work, env=env, capture_output=True, text=True)
+    write_params(work / "params.yaml", "paths", **{"axes": 3, "components": 4, "extent": 2.0, "steps": 5,
+                                                    "batch_size": 16,
+                                                    "interpolation": {"pairs": 2, "steps": 4, "seed": 3},
+                                                    **changes})
+    return stage_helpers.run_stage("paths", ["--model", root / "ae.keras", "--z", root / "z.npy",
+                                             "--pca", root / "pca.npz", "--component-stats", root / "stats.npz",
+                                             "--out", "out"], cwd=work)
 
 
 def test_stage_writes_one_figure_per_kind_and_describes_every_path(inputs, tmp_path):
