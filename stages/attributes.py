@@ -50,6 +50,7 @@ def main():
     parser.add_argument("--z", required=True)
     parser.add_argument("--index", required=True)
     parser.add_argument("--pca", required=True, help="principal axes (.npz) from the geometry stage")
+    parser.add_argument("--component-stats", required=True, help="component statistics (.npz) from stats")
     parser.add_argument("--model", required=True, type=Path)
     parser.add_argument("--out", required=True, help="attribute directions (.npz)")
     parser.add_argument("--metrics", required=True)
@@ -61,6 +62,11 @@ def main():
     n, dim = z.shape
     ann = attributes.read_annotations(require_file(args.index, "the prepare stage"), n)
     pca = geometry.load_principal_axes(args.pca, dim)
+    with np.load(require_file(args.component_stats, "the stats stage")) as f:
+        dominant = f["dominant"].astype(bool)
+    if dominant.shape != (dim,):
+        raise InputError(f"{args.component_stats}: {dominant.shape[0]} components, but {args.z} has {dim}; "
+                         "re-run stats (dvc repro)")
     if not ann.names:
         warnings.warn(f"{args.index} has no attribute columns (a plain folder of faces): "
                       "the attribute outputs are empty and no direction is drawn", stacklevel=1)
@@ -90,8 +96,9 @@ def main():
     save_csv(args.plots / "attribute_correlations.csv", ["kind", "index", "attribute", "r"], long_rows)
     order = attributes.strongest_first(r_comp)
     shown_axes = min(p["heatmap_rows"], dim)
-    save_csv(args.plots / "top_attributes.csv", ["kind", "index", "attribute", "r", "second_attribute", "r2"],
-             top_rows("component", r_comp, order, 0, names) +
+    by_dominance = np.concatenate([order[dominant[order]], order[~dominant[order]]])  # dominant ones first
+    save_csv(args.plots / "top_attributes.csv", TOP_COLUMNS,
+             top_rows("component", r_comp, by_dominance, 0, names, dominant) +
              top_rows("axis", r_axes, np.arange(shown_axes), 1, names))
     shown = order[: p["heatmap_rows"]]
     save_figure(args.plots / "attribute_heatmap.png",
@@ -134,11 +141,16 @@ def direction_metrics(count_with: int, count_without: int, effect: dict | None, 
             "judge_accuracy": number(score["accuracy"]), "judge_balanced_accuracy": number(score["balanced_accuracy"])}
 
 
-def top_rows(kind: str, r: np.ndarray, rows, base: int, names: list[str]) -> list[tuple]:
-    """CSV rows ``kind, index, attribute, r, second_attribute, r2`` for ``rows`` of ``r``."""
+TOP_COLUMNS = ["kind", "index", "dominant", "attribute", "r", "second_attribute", "r2"]
+
+
+def top_rows(kind: str, r: np.ndarray, rows, base: int, names: list[str], dominant=None) -> list[tuple]:
+    """:data:`TOP_COLUMNS` rows for ``rows`` of ``r``; ``dominant`` (flags per row of ``r``)
+    only for components, the column stays empty for axes."""
     first, second = attributes.top_two(r)
-    return [(kind, int(k) + base, names[first[k]], f"{r[k, first[k]]:+.4f}",
-             names[second[k]] if second[k] >= 0 else "", f"{r[k, second[k]]:+.4f}" if second[k] >= 0 else "")
+    return [(kind, int(k) + base, "" if dominant is None else int(dominant[k]), names[first[k]],
+             f"{r[k, first[k]]:+.4f}", names[second[k]] if second[k] >= 0 else "",
+             f"{r[k, second[k]]:+.4f}" if second[k] >= 0 else "")
             for k in rows]
 
 
@@ -197,7 +209,7 @@ def write_empty(args, dim: int) -> None:
         np.savez(tmp, names=np.array([], dtype=str), directions=np.zeros((0, dim)),
                  counts_with=np.zeros(0, np.int64), counts_without=np.zeros(0, np.int64))
     save_csv(args.plots / "attribute_correlations.csv", ["kind", "index", "attribute", "r"], [])
-    save_csv(args.plots / "top_attributes.csv", ["kind", "index", "attribute", "r", "second_attribute", "r2"], [])
+    save_csv(args.plots / "top_attributes.csv", TOP_COLUMNS, [])
     note = f"No attributes in {args.index}: the dataset has no annotation columns."
     save_figure(args.plots / "attribute_heatmap.png", plots.attribute_note(note, title="Attribute correlations"))
     save_figure(args.plots / "attribute_directions.png", plots.attribute_note(note, title="Attribute directions"))

@@ -233,6 +233,9 @@ def stage_inputs(tmp_path_factory):
     np.save(root / "z.npy", z)
     pca = geometry.principal_axes(z)
     np.savez(root / "pca.npz", mean=pca.mean, axes=pca.axes, variances=pca.variances)
+    dominant = np.zeros(LATENT, bool)
+    dominant[[3, 6]] = True
+    np.savez(root / "stats.npz", dominant=dominant)
     rows, k = [], 0
     for i in range(N_TRAIN + 6):
         split = "holdout" if i % 11 == 5 else "train"
@@ -253,7 +256,7 @@ def stage_inputs(tmp_path_factory):
 def run_stage(root: Path, out: Path, *, index="index.csv", params="params.yaml"):
     return stage_helpers.run_stage("attributes", [
         "--params", root / params, "--z", root / "z.npy", "--index", root / index, "--pca", root / "pca.npz",
-        "--model", root / "ae.keras", "--out", out / "data" / "attribute_directions.npz",
+        "--component-stats", root / "stats.npz", "--model", root / "ae.keras", "--out", out / "data" / "attribute_directions.npz",
         "--metrics", out / "metrics" / "attributes.json", "--plots", out / "plots"])
 
 
@@ -289,8 +292,10 @@ def test_stage_writes_every_output(stage_inputs, tmp_path):
                       and r["attribute"] == "Smiling")
     assert smiling_z0 > 0.6  # Smiling was defined as z[0] > 0
     header, rows = read_csv(tmp_path / OUTPUTS[2])
-    assert header == ["kind", "index", "attribute", "r", "second_attribute", "r2"]
+    assert header == ["kind", "index", "dominant", "attribute", "r", "second_attribute", "r2"]
     assert [r["kind"] for r in rows] == ["component"] * LATENT + ["axis"] * 4
+    assert [r["index"] for r in rows[:2]] in (["3", "6"], ["6", "3"])  # the dominant components first
+    assert [r["dominant"] for r in rows] == ["1"] * 2 + ["0"] * (LATENT - 2) + [""] * 4
     assert next(r for r in rows if r["kind"] == "component" and r["index"] == "0")["attribute"] == "Smiling"
 
     m = json.loads((tmp_path / OUTPUTS[5]).read_text())
