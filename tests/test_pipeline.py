@@ -178,6 +178,15 @@ def test_analysis_stages_agree_with_the_arrays(repo):
     assert neighbours["n_real"] == n
     assert neighbours["real_nn_median"] == pytest.approx(np.median(d.min(axis=1)), rel=1e-3)
 
+    with open(root / "data/index.csv", newline="") as f:
+        smiling = np.array([r["Smiling"] == "1" for r in csv.DictReader(f) if r["split"] == "train"])
+    with np.load(root / "data/attribute_directions.npz") as f:
+        direction = f["directions"][f["names"].tolist().index("Smiling")]
+    np.testing.assert_allclose(direction, z[smiling].mean(axis=0) - z[~smiling].mean(axis=0), atol=1e-5)
+    attrs = json.loads((root / "metrics/attributes.json").read_text())
+    assert set(attrs["directions"]) == set(params["attributes"]["directions"])
+    assert attrs["directions"]["Smiling"]["with"] == smiling.sum()
+
     described = json.loads((root / "plots/paths/paths.json").read_text())
     kinds = {p["kind"] for p in described["paths"]}
     assert len(kinds) == 3 and all((root / f"plots/paths/{k}.png").is_file() for k in kinds)
