@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import attributes, geometry, grids, plots
-from latentspace.io import atomic_path, load_npy, require_file, run_stage, save_csv, save_figure, save_json
+from latentspace.io import InputError, atomic_path, load_npy, require_file, run_stage, save_csv, save_figure, save_json
 from latentspace.params import invalid, load_params
 
 TOP_AXES_IN_METRICS = 5  # leading principal axes whose strongest attribute is a metric

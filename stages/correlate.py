@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace import correlation, plots, samplers
+from latentspace import correlation, plots
 from latentspace.io import load_npy, run_stage, save_csv, save_figure, save_json, save_npy
 from latentspace.params import invalid, load_params
+from latentspace.samplers.uniform import uniform_box
 
 
 def check_against_data(p: dict, n: int, dim: int) -> None:
@@ -61,7 +62,7 @@ def main():
     save_figure(args.plots / "correlation_heatmap.png",
                 plots.correlation_heatmap(r_sample, title=f"Pearson r of the latent components (M = {p['M']})"))
     s = p["scatter"]
-    uniform = samplers.uniform_box(np.random.default_rng(s["seed"]), s["n_uniform"], dim, s["b"])
+    uniform = uniform_box(np.random.default_rng(s["seed"]), s["n_uniform"], dim, s["b"])
     save_figure(args.plots / "correlated_pairs.png", plots.pair_scatter_grid(
         z_sample, correlation.top_pairs(r_sample, s["max_pairs"]), uniform, np.asarray(z[s["special_index"]]),
         b=s["b"], special_index=s["special_index"]), dpi=80)

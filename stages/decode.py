@@ -1,15 +1,14 @@
-"""Stage `decode`: decode every sampler setting's vectors into an image grid."""
+"""Stage `decode`: the first rows x columns vectors of every sampler setting, decoded into one
+image grid each, and an overview with one row per sampler."""
 
 import argparse
-import json
 from pathlib import Path
 
-import numpy as np
-
 from latentspace import grids, plots
-from latentspace.io import atomic_path, require_file, run_stage, save_figure, save_png
+from latentspace.io import atomic_path, run_stage, save_figure, save_png
 from latentspace.model import load_part
 from latentspace.params import load_params
+from latentspace.sample_sets import load_sample_sets
 from latentspace.training import predict_in_batches
 
 
@@ -24,16 +23,14 @@ def main():
     p = load_params(args.params)["decode"]
 
     decoder = load_part(args.model, "decoder")
-    manifest = json.loads(require_file(args.samples / "manifest.json", "the sample stage").read_text())
-
+    shown = p["rows"] * p["columns"]
     rows = {}  # sampler -> [(grid, label)] in manifest order (increasing value)
     with atomic_path(args.out, directory=True) as tmp:
-        for entry in manifest:
-            z = np.load(args.samples / entry["file"])
-            images = predict_in_batches(decoder, z, p["batch_size"])  # (n, S, S, 3) in [0, 1]
+        for s in load_sample_sets(args.samples, decoder.input_shape[-1]):
+            images = predict_in_batches(decoder, s.vectors[:shown], p["batch_size"])  # (shown, S, S, 3) in [0, 1]
             panel = grids.tile(grids.to_uint8(images), p["columns"], scale=grids.display_scale(images.shape[1], 64))
-            save_png(tmp / entry["file"].replace(".npy", ".png"), panel)
-            rows.setdefault(entry["sampler"], []).append((panel, entry["label"]))
+            save_png(tmp / s.file.replace(".npy", ".png"), panel)
+            rows.setdefault(s.sampler, []).append((panel, s.label))
     save_figure(args.overview, plots.labelled_panels(list(rows.values())))
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace import geometry, plots, samplers, stats
+from latentspace import geometry, plots, stats
 from latentspace.io import load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import load_params
+from latentspace.samplers.uniform import uniform_box
 
 
 def main():
@@ -29,7 +30,7 @@ def main():
     origin = float(pca.mahalanobis(np.zeros((1, dim)))[0])
     core = float(np.quantile(real, p["core_quantile"]))
     rng = np.random.default_rng(p["uniform"]["seed"])
-    uniform = {b: pca.mahalanobis(samplers.uniform_box(rng, p["uniform"]["n"], dim, b)) for b in p["uniform"]["b"]}
+    uniform = {b: pca.mahalanobis(uniform_box(rng, p["uniform"]["n"], dim, b)) for b in p["uniform"]["b"]}
     distances = {"real": real, **{stats.uniform_column(b): d for b, d in uniform.items()}}
     centres, densities = stats.common_histograms(distances, bins=p["bins"])
 

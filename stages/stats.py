@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace import plots, samplers, stats
+from latentspace import plots, stats
 from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import load_params
+from latentspace.samplers.uniform import uniform_box
 
 
 def main():
@@ -30,7 +31,7 @@ def main():
     r = p["radius"]
     rng = np.random.default_rng(r["seed"])
     real = stats.vector_radii(z)
-    uniform = {b: stats.vector_radii(samplers.uniform_box(rng, r["n_uniform"], dim, b)) for b in r["b"]}
+    uniform = {b: stats.vector_radii(uniform_box(rng, r["n_uniform"], dim, b)) for b in r["b"]}
     best_b, distances = stats.best_matching_b(real, uniform)
     radii = {"real": real, **{stats.uniform_column(b): u for b, u in uniform.items()}}
     radius_centres, densities = stats.common_histograms(radii, bins=r["bins"])

@@ -13,27 +13,33 @@ STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 
 
 def package_imports(path: Path) -> set[str]:
-    """Modules of the package imported by one file (`from latentspace import x` or `latentspace.x`)."""
+    """Modules of the package imported by one file, as paths under src/latentspace without suffix:
+    `from latentspace import x` or `latentspace.x` -> "x"; `from latentspace.samplers.uniform import f`
+    -> "samplers/uniform" (one module of a subpackage, not all of it)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
             if node.module == PACKAGE:
                 found |= {alias.name for alias in node.names}
             else:
-                found.add(node.module.split(".")[1])
+                found.add("/".join(node.module.split(".")[1:]))
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith(PACKAGE + ".")}
+            found |= {"/".join(a.name.split(".")[1:]) for a in node.names if a.name.startswith(PACKAGE + ".")}
     return found
 
 
 def transitive_modules(script: Path) -> set[str]:
+    """Modules and subpackages (a whole subpackage is one dep: its directory) a script uses."""
     todo, seen = list(package_imports(script)), set()
     while todo:
         module = todo.pop()
         if module not in seen:
             seen.add(module)
-            todo += package_imports(REPO / "src" / PACKAGE / f"{module}.py")
-    return seen
+            path = REPO / "src" / PACKAGE / module
+            for file in sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]:
+                todo += package_imports(file)
+    # a module inside a subpackage that is a dep as a whole is already covered by the directory
+    return {m for m in seen if not any(m.startswith(d + "/") for d in seen)}
 
 
 @pytest.mark.parametrize("name", list(STAGES))
@@ -41,7 +47,8 @@ def test_stage_source_deps_are_exactly_its_imports(name):
     stage = STAGES[name]
     script = REPO / "stages" / f"{name}.py"
     assert f"stages/{name}.py" in stage["deps"] and f"python stages/{name}.py" in stage["cmd"]
-    listed = {Path(d).stem for d in stage["deps"] if d.startswith(f"src/{PACKAGE}/")}
+    listed = {str(Path(d).relative_to(f"src/{PACKAGE}").with_suffix("")) for d in stage["deps"]
+              if d.startswith(f"src/{PACKAGE}/")}
     assert listed == transitive_modules(script)
 
 
@@ -69,7 +76,7 @@ def test_distance_plot_columns_follow_the_default_b_list(title, csv, b_keys):
 
 
 def test_neighbour_plot_columns_follow_the_default_sampler_settings():
-    from latentspace.neighbours import column_name
+    from latentspace.sample_sets import column_name
     from latentspace.samplers import settings_from_params
 
     settings = settings_from_params(yaml.safe_load((REPO / "params.yaml").read_text())["sample"])

@@ -11,7 +11,7 @@ import stage_helpers
 from PIL import Image
 from stage_helpers import save_tiny_autoencoder, write_params
 
-from latentspace import neighbours
+from latentspace import neighbours, sample_sets
 
 
 def naive_knn(real, queries, k, exclude=None):
@@ -96,8 +96,8 @@ def test_reference_rows_and_column_names():
     rows = neighbours.reference_rows(np.random.default_rng(0), 50, 20)
     assert len(np.unique(rows)) == 20 and np.all(np.diff(rows) > 0) and rows.max() < 50
     assert neighbours.reference_rows(np.random.default_rng(0), 10, 2000).tolist() == list(range(10))  # all
-    assert neighbours.column_name("uniform_b_01.50.npy") == "uniform_b_01_50"
-    assert neighbours.column_name("intervals_fact_00.50.npy") == "intervals_fact_00_50"
+    assert sample_sets.column_name("uniform_b_01.50.npy") == "uniform_b_01_50"
+    assert sample_sets.column_name("intervals_fact_00.50.npy") == "intervals_fact_00_50"
     with pytest.raises(ValueError, match="k = 10"):
         neighbours.nearest_real(np.zeros((10, 2)), np.zeros((1, 2)), k=10, exclude=np.array([0]))
 

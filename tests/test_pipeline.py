@@ -2,7 +2,7 @@
 and the switch to `data.source: celeba` (from a local server) with one `dvc exp run`.
 
 Checks every declared output and its contract, that a second `dvc repro` does nothing,
-that `dvc exp run -S` of a sampling param re-runs only `sample` and `decode`, and that bad
+that `dvc exp run -S` of a sampling param re-runs only the stages that read samples, and that bad
 params stop a stage with a one-line error and no output.
 """
 
@@ -35,7 +35,8 @@ TINY = {
     "stats.radius.n_uniform": 500,
     "correlate.M": M,
     "correlate.chunk_rows": 64,  # several chunks, so the streaming path runs
-    "sample.n": 7,
+    "sample.n": 12,          # > evaluate's k
+    "sample.mixture.k": [2],
 }
 
 
@@ -193,19 +194,60 @@ def test_analysis_stages_agree_with_the_arrays(repo):
 
 
 def test_samples_and_decoded_grids(repo):
+    from latentspace.samplers import settings_from_params
+
     root, params, _ = repo
     comp = np.load(root / "data/component_stats.npz")
     manifest = json.loads((root / "data/samples/manifest.json").read_text())
-    assert len(manifest) == len(params["sample"]["uniform"]["b"]) + len(params["sample"]["intervals"]["fact"])
+    assert [e["file"] for e in manifest] == [s.name + ".npy" for s in settings_from_params(params["sample"])]
+    assert {e["sampler"] for e in manifest} == {"uniform", "intervals", "gaussian", "normal", "principal_axes",
+                                                "mixture", "neighbourhood"}
     for entry in manifest:
         z = np.load(root / "data/samples" / entry["file"])
-        assert z.shape == (params["sample"]["n"], 256)
-        half = entry["value"] if entry["sampler"] == "uniform" else entry["value"] * comp["hw"]
-        centre = 0.0 if entry["sampler"] == "uniform" else comp["mu"]
-        assert np.all(np.abs(z - centre) <= half + 1e-5)
+        assert z.shape == (params["sample"]["n"], 256) and np.isfinite(z).all()
+        if entry["sampler"] in ("uniform", "intervals"):
+            half = entry["value"] if entry["sampler"] == "uniform" else entry["value"] * comp["hw"]
+            centre = 0.0 if entry["sampler"] == "uniform" else comp["mu"]
+            assert np.all(np.abs(z - centre) <= half + 1e-5)
         png = root / "plots/decoded" / entry["file"].replace(".npy", ".png")
-        assert Image.open(png).size[0] > Image.open(png).size[1]  # 7 columns, 1 row here
+        assert Image.open(png).size[0] > Image.open(png).size[1]  # 7 columns, 2 rows of 12 vectors here
     assert Image.open(root / "plots/decoded_overview.png").size[0] > 100
+
+
+def test_sampling_metrics_match_a_recomputation(repo):
+    """metrics/sampling.json has every setting and the real baseline; the in-core fraction and the
+    distance to the nearest training vector are recomputed here from the arrays."""
+    from latentspace.geometry import PrincipalAxes
+
+    root, params, _ = repo
+    result = json.loads((root / "metrics/sampling.json").read_text())
+    manifest = json.loads((root / "data/samples/manifest.json").read_text())
+    names = [e["file"][:-4].replace(".", "_") for e in manifest]
+    assert list(result["settings"]) == ["real", *names]
+    z, holdout = np.load(root / "data/z.npy"), np.load(root / "data/z_holdout.npy")
+    with np.load(root / "data/pca.npz") as f:
+        pca = PrincipalAxes(f["mean"], f["axes"], f["variances"])
+    q = params["evaluate"]["core_quantile"]
+    low, high = np.quantile(pca.mahalanobis(holdout), [(1 - q) / 2, (1 + q) / 2])
+    assert result["core"] == pytest.approx([low, high], rel=1e-4)
+    for entry, name in zip(manifest, names):
+        samples = np.load(root / "data/samples" / entry["file"])
+        d = pca.mahalanobis(samples)
+        got = result["settings"][name]
+        assert got["in_core"] == pytest.approx(np.mean((d >= low) & (d <= high)), abs=1e-4)
+        nearest = np.sqrt(((samples[:, None, :].astype(np.float64) - z[None]) ** 2).sum(-1)).min(axis=1)
+        assert got["memorisation"]["nn_median"] == pytest.approx(np.median(nearest), rel=1e-4)
+        for space in ("latent", "reencoded"):
+            assert all(0 <= got[space][k] <= 1 for k in ("precision", "recall", "coverage"))
+            assert got[space]["frechet"] >= 0
+    real = result["settings"]["real"]
+    assert real["memorisation"]["ratio_to_real"] == 1.0
+    with open(root / "plots/sampling.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["setting"] for r in rows] == ["real", *names]
+    assert float(rows[1]["latent_precision"]) == pytest.approx(result["settings"][names[0]]["latent"]["precision"])
+    for png in ("sampling.png", "sampling_radii.png"):
+        assert Image.open(root / "plots" / png).size[0] > 500
 
 
 def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
@@ -219,7 +261,7 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     run(["git", "add", "-A"], root)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], root)
     exp = run(["dvc", "exp", "run", "-S", "sample.seed=7"], root).stdout
-    for stage in ("sample", "decode", "neighbours"):
+    for stage in ("sample", "decode", "neighbours", "evaluate"):
         assert f"Running stage '{stage}'" in exp
     for stage in ("download", "prepare", "train", "encode", "stats", "geometry", "correlate", "normality",
                   "paths", "attributes"):
@@ -234,6 +276,8 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     ("correlate", "correlate.slice.components", [0, 999], "correlate.slice.components[1] = 999: must be < model.latent_dim"),
     ("correlate", "correlate.scatter.special_index", 10**6, "special_index = 1000000: must be < the number of vectors"),
     ("sample", "sample.unknown_key", 1, "unknown key 'sample.unknown_key'"),
+    ("sample", "sample.neighbourhood.t_max", [1.5], "sample.neighbourhood.t_max[0] = 1.5: must be <= 1"),
+    ("sample", "sample.mixture.k", [10**4], "sample.mixture.k[0] = 10000: must be <= 100"),
     ("download", "data.source", "folder", "data.folder.path = '': must name img_align_celeba.zip"),
 ])
 def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, value, message):
@@ -244,7 +288,8 @@ def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, valu
     out = tmp_path / "out"
     args = {
         "download": ["--out", str(out / "raw")],
-        "sample": ["--component-stats", "data/component_stats.npz", "--out", str(out / "samples")],
+        "sample": ["--z", "data/z.npy", "--component-stats", "data/component_stats.npz", "--pca", "data/pca.npz",
+                   "--out", str(out / "samples")],
         "correlate": ["--z", "data/z.npy", "--data", str(out), "--metrics", str(out / "c.json"),
                       "--plots", str(out)],
     }[stage]

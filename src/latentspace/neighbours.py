@@ -11,9 +11,6 @@ Distances are Euclidean in latent space.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 
 
@@ -106,10 +103,3 @@ def copy_summary(generated_nn: np.ndarray, real_nn: np.ndarray, *, quantile: flo
         "ratio_to_real": median / real_median if real_median > 0 else float("inf"),
         "near_copy_fraction": float(np.mean(generated_nn < threshold)),
     }
-
-
-def column_name(file: str) -> str:
-    """CSV- and metric-safe name of a sample file: its stem with every character other than
-    a letter, digit or ``_`` replaced by ``_`` (``uniform_b_01.50.npy`` -> ``uniform_b_01_50``),
-    since Vega-Lite behind ``dvc plots`` reads a dot as a nested field."""
-    return re.sub(r"[^0-9A-Za-z_]", "_", Path(file).stem)

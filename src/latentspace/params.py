@@ -249,11 +249,27 @@ SCHEMA: dict = {
     },
     "sample": {
         "seed": INT_NONNEG,
-        "n": INT_POS,
+        "n": Number(int, 2),
         "uniform": {"b": ListOf(FLOAT_POS, min_len=0)},
         "intervals": {"fact": ListOf(FLOAT_POS, min_len=0)},
+        "gaussian": {"scale": ListOf(FLOAT_POS, min_len=0)},
+        "normal": {"scale": ListOf(FLOAT_POS, min_len=0)},
+        "principal_axes": {"truncation": ListOf(FLOAT_POS, min_len=0)},
+        "mixture": {"k": ListOf(Number(int, 1, 100), min_len=0), "fit_rows": Number(int, 2), "max_iter": INT_POS},
+        "neighbourhood": {"t_max": ListOf(Number(float, 0, 1, low_open=True), min_len=0), "k": Number(int, 1, 64)},
     },
-    "decode": {"columns": INT_POS, "batch_size": INT_POS},
+    "decode": {"columns": INT_POS, "rows": INT_POS, "batch_size": INT_POS},
+    "evaluate": {
+        "n_reference": Number(int, 10),
+        "k_precision": Number(int, 1, 64),
+        "k_density": Number(int, 1, 64),
+        "core_quantile": Number(float, 0, 1, low_open=True),
+        "near_copy_quantile": Number(float, 0, 0.5, low_open=True),
+        "bins": Number(int, 5),
+        "seed": INT_NONNEG,
+        "batch_size": INT_POS,
+        "fid": {"n": Number(int, 2), "image_size": Number(int, 75)},
+    },
 }
 
 
@@ -300,6 +316,10 @@ def _check_cross_fields(p: dict) -> None:
     size = p["prepare"]["image_size"]
     if size % total_stride:
         _fail("prepare.image_size", size, f"must be divisible by the product of model.strides ({total_stride})")
+    settings = sum(len(section[key]) for section in p["sample"].values() if isinstance(section, dict)
+                   for key in section if isinstance(section[key], list))
+    if not settings:
+        _fail("sample", "(every list empty)", "must list at least one sampler setting")
 
 
 def validate(values: dict) -> dict:

@@ -502,3 +502,93 @@ def attribute_note(message: str, *, title: str):
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11)
     ax.set_title(title, fontsize=12)
     return fig
+
+
+# metric key -> (panel title, the better direction); `frechet` and `ratio_to_real` are distances
+SAMPLING_PANELS = {
+    "in_core": ("in-core fraction (Mahalanobis)", "higher"),
+    "precision": ("precision (k-NN balls)", "higher"),
+    "recall": ("recall (k-NN balls)", "higher"),
+    "density": ("density", "near the baseline"),
+    "coverage": ("coverage", "higher"),
+    "frechet": ("Fréchet distance", "lower"),
+    "ratio_to_real": ("nearest training vector / held-out's", "near 1; << 1 copies"),
+}
+
+
+def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str):
+    """Every quality metric of every sampler setting, with the real-vs-real baseline marked.
+
+    Parameters
+    ----------
+    results : dict of setting name -> dict
+        ``{"in_core": x, "latent": {precision, recall, density, coverage, frechet},
+        "reencoded": {...same}, "memorisation": {"ratio_to_real": x, ...}}``; ``baseline``
+        is one of the names.
+    labels : dict of setting name -> text for the y axis
+    baseline : str
+        The baseline's name: drawn as vertical lines, not as a bar.
+    """
+    names = [n for n in results if n != baseline]
+    y = np.arange(len(names))[::-1]  # first setting on top
+    fig, axes = plt.subplots(2, 4, figsize=(20, 2.2 + 0.34 * len(names) * 2), sharey=True)
+    ref = results[baseline]
+    for ax, (key, (title, better)) in zip(axes.flat, SAMPLING_PANELS.items()):
+        if key in ("in_core", "ratio_to_real"):
+            get = (lambda r: r["in_core"]) if key == "in_core" else (lambda r: r["memorisation"][key])
+            ax.barh(y, [get(results[n]) for n in names], color="tab:blue", height=0.6, label="latent")
+            ax.axvline(get(ref), color="black", ls="--", lw=1.5, label="real: training vectors")
+        else:
+            for space, offset, colour, style in (("latent", 0.2, "tab:blue", "--"),
+                                                 ("reencoded", -0.2, "tab:orange", ":")):
+                ax.barh(y + offset, [results[n][space][key] for n in names], height=0.38, color=colour,
+                        label="latent" if space == "latent" else "re-encoded Enc(Dec(z))")
+                ax.axvline(ref[space][key], color="black" if space == "latent" else "tab:red", ls=style, lw=1.5,
+                           label="real: training vectors" + ("" if space == "latent" else ", re-encoded"))
+            if key == "frechet":
+                ax.set_xscale("log")
+        ax.set_title(f"{title}\n(better: {better})", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes.flat[0].set_yticks(y, [labels.get(n, n) for n in names], fontsize=8)
+    axes.flat[4].set_yticks(y, [labels.get(n, n) for n in names], fontsize=8)
+    handles, texts = axes.flat[1].get_legend_handles_labels()
+    axes.flat[-1].axis("off")
+    axes.flat[-1].legend(handles, texts, loc="center", fontsize=10, title="bars: samples; lines: baseline")
+    fig.suptitle("Quality of each sampler setting against held-out real vectors "
+                 "(lines: what real training vectors score)", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def radius_histograms(centres, densities: dict[str, np.ndarray], *, groups: dict[str, list[str]],
+                      labels: dict[str, str], real: str, title: str, columns: int = 4):
+    """One panel per sampler: the radius densities of its settings over the real one (grey).
+
+    Parameters
+    ----------
+    centres : ndarray of shape (bins,)
+    densities : dict of name -> ndarray of shape (bins,)
+        ``real`` and every setting, on the common bins ``centres``.
+    groups : dict of sampler -> list of setting names
+    labels : dict of name -> legend text
+    real : str
+        Name of the real curve.
+    """
+    rows = max(1, math.ceil(len(groups) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.3 * rows), squeeze=False, sharex=True)
+    for ax in axes.flat[len(groups):]:
+        ax.axis("off")
+    width = centres[1] - centres[0] if len(centres) > 1 else 1.0
+    for ax, (sampler, names) in zip(axes.flat, groups.items()):
+        ax.fill_between(centres, densities[real], step="mid", color="0.75", label=labels.get(real, real))
+        for name in names:
+            ax.step(centres, densities[name], where="mid", lw=1.4, label=labels.get(name, name).split(", ")[-1])
+        ax.set_title(sampler, fontsize=10)
+        ax.set_xlim(centres[0] - width, centres[-1] + width)
+        ax.legend(fontsize=7)
+        ax.tick_params(labelsize=8)
+    fig.supxlabel("radius |z| (Euclidean norm)", fontsize=10)
+    fig.supylabel("density", fontsize=10)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,77 @@
+"""The sample stage's output as later stages read it: one array of generated vectors per
+sampler setting, listed in ``manifest.json`` with the sampler and a human label."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from latentspace.io import InputError, load_npy, require_file
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """The vectors of one sampler setting.
+
+    Attributes
+    ----------
+    file : str
+        File name in the samples directory, e.g. ``intervals_fact_01.00.npy``.
+    sampler : str
+        The sampler's kind (its params section), e.g. ``intervals``.
+    label : str
+        Legend text, e.g. ``uniform [mu - fact*hw, mu + fact*hw], fact = 1``.
+    vectors : ndarray of shape (n, latent_dim)
+    """
+
+    file: str
+    sampler: str
+    label: str
+    vectors: np.ndarray
+
+    @property
+    def column(self) -> str:
+        """Name of this setting in CSV columns and metric keys, see :func:`column_name`."""
+        return column_name(self.file)
+
+
+def column_name(file: str) -> str:
+    """CSV- and metric-safe name of a sample file: its stem with every character other than
+    a letter, digit or ``_`` replaced by ``_`` (``uniform_b_01.50.npy`` -> ``uniform_b_01_50``),
+    since Vega-Lite behind ``dvc plots`` reads a dot as a nested field."""
+    return re.sub(r"[^0-9A-Za-z_]", "_", Path(file).stem)
+
+
+def load_sample_sets(directory: str | Path, latent_dim: int) -> list[SampleSet]:
+    """Every setting listed in ``directory/manifest.json``, in manifest order.
+
+    Raises :class:`InputError` for a missing or empty manifest, an entry without ``file``,
+    ``sampler`` or ``label``, an array not of shape (n >= 1, latent_dim), or two files whose
+    column names collide (or equal ``real`` or ``baseline``, which the reports use).
+    """
+    directory = Path(directory)
+    manifest_path = require_file(directory / "manifest.json", "the sample stage")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{manifest_path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, list) or not manifest:
+        raise InputError(f"{manifest_path}: must be a non-empty list of sampler settings")
+    sets = []
+    for entry in manifest:
+        if not isinstance(entry, dict) or not {"file", "sampler", "label"} <= set(entry):
+            raise InputError(f"{manifest_path}: every entry needs 'file', 'sampler' and 'label', got {entry!r}")
+        vectors = load_npy(directory / entry["file"], ndim=2)
+        if vectors.shape[1] != latent_dim or not len(vectors):
+            raise InputError(f"{directory / entry['file']}: expected shape (n >= 1, {latent_dim}), "
+                             f"got {vectors.shape}")
+        sets.append(SampleSet(entry["file"], entry["sampler"], entry["label"], vectors))
+    names = [s.column for s in sets]
+    if len(set(names) | {"real", "baseline"}) != len(names) + 2:
+        raise InputError(f"{manifest_path}: file names {names} must give distinct columns other than "
+                         "'real' and 'baseline'")
+    return sets

@@ -1,0 +1,143 @@
+"""Stage `evaluate`: how good is each sampler setting? Fidelity and diversity of its vectors
+against held-out real vectors, in latent space and after a decode / re-encode round trip,
+how near they come to training vectors, and the same numbers for real training vectors as
+the baseline a perfect sampler would reach."""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from latentspace import evaluation, neighbours, plots, quality, stats
+from latentspace.geometry import load_principal_axes
+from latentspace.io import InputError, load_npy, require_file, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.params import invalid, load_params
+from latentspace.sample_sets import load_sample_sets
+
+REAL = "real"  # the baseline's name: training vectors judged exactly like a sampler's
+
+
+def significant(x: float) -> float:
+    return float(f"{x:.5g}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--z", required=True, help="training vectors")
+    parser.add_argument("--z-holdout", required=True, help="held-out vectors: the reference")
+    parser.add_argument("--pca", required=True, type=Path)
+    parser.add_argument("--samples", required=True, type=Path)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--images", required=True, help="for FID only")
+    parser.add_argument("--index", required=True, help="for FID only")
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--plots", required=True, type=Path)
+    args = parser.parse_args()
+    p = load_params(args.params)["evaluate"]
+
+    z = load_npy(args.z, mmap=True, ndim=2)
+    dim = z.shape[1]
+    holdout = np.asarray(load_npy(args.z_holdout, ndim=2), dtype=np.float32)
+    if holdout.shape[1] != dim:
+        raise InputError(f"{args.z_holdout}: {holdout.shape[1]} components, but {args.z} has {dim}; "
+                         "re-run encode (dvc repro)")
+    k_max = max(p["k_precision"], p["k_density"])
+    if len(holdout) <= k_max:
+        raise invalid("evaluate.k_density" if p["k_density"] >= p["k_precision"] else "evaluate.k_precision",
+                      k_max, f"must be < the number of held-out vectors ({len(holdout)})")
+    pca = load_principal_axes(args.pca, dim)
+    sets = load_sample_sets(args.samples, dim)
+    small = [s.column for s in sets if len(s.vectors) <= k_max]
+    if small:
+        raise invalid("sample.n", len(sets[0].vectors), f"must be > {k_max} (evaluate's k) for {small[0]}")
+    require_file(args.model, "the train stage")
+
+    rng = np.random.default_rng(p["seed"])
+    reference = holdout[neighbours.reference_rows(rng, len(holdout), p["n_reference"])]
+    n_samples = max(len(s.vectors) for s in sets)
+    real = np.asarray(z[neighbours.reference_rows(rng, len(z), n_samples)], dtype=np.float32)
+    vectors = {REAL: real, **{s.column: s.vectors for s in sets}}
+
+    # the core: the central range of held-out Mahalanobis distances under the normal fitted to training vectors
+    core = quality.mahalanobis_range(pca.mahalanobis(holdout), quantile=p["core_quantile"])
+    # memorisation yardstick: how near a new real face (held-out) comes to a training vector
+    held_nn = quality.nearest_distances(z, reference)
+    nn = {REAL: held_nn}
+    for name in tqdm(vectors, desc="nearest training vectors", unit="setting", file=sys.stderr):
+        if name != REAL:
+            nn[name] = quality.nearest_distances(z, vectors[name])
+
+    # Keras is slow to import: load it once the inputs passed their checks
+    from latentspace.model import load_part
+    from latentspace.training import predict_in_batches
+
+    encoder, decoder = load_part(args.model, "encoder"), load_part(args.model, "decoder")
+    results, decoded = {}, {}
+    for name, v in tqdm(vectors.items(), desc="decode, re-encode, score", unit="setting", file=sys.stderr):
+        images = predict_in_batches(decoder, v, p["batch_size"])
+        decoded[name] = images[: p["fid"]["n"]]
+        reencoded = predict_in_batches(encoder, images, p["batch_size"])
+        scores = dict(k_precision=p["k_precision"], k_density=p["k_density"])
+        results[name] = {
+            "in_core": quality.fraction_within(pca.mahalanobis(v), *core),
+            "latent": evaluation.set_quality(reference, v, **scores),
+            "reencoded": evaluation.set_quality(reference, reencoded, **scores),
+            "memorisation": neighbours.copy_summary(nn[name], held_nn, quantile=p["near_copy_quantile"]),
+        }
+    add_fid(results, decoded, args, p)
+
+    radii = {REAL: stats.vector_radii(reference), **{name: stats.vector_radii(v) for name, v in vectors.items()
+                                                      if name != REAL}}
+    centres, densities = stats.common_histograms(radii, bins=p["bins"])
+    labels = {REAL: "real: training vectors", **{s.column: s.label for s in sets}}
+    groups = {}
+    for s in sets:
+        groups.setdefault(s.sampler, []).append(s.column)
+
+    header, rows = evaluation.table_rows(results)
+    save_csv(args.plots / "sampling.csv", header, [[r[0], *map(significant, r[1:])] for r in rows])
+    save_curves_csv(args.plots / "sampling_radii.csv", "radius", centres, densities)
+    save_figure(args.plots / "sampling.png", plots.sampling_summary(results, labels=labels, baseline=REAL))
+    save_figure(args.plots / "sampling_radii.png", plots.radius_histograms(
+        centres, densities, groups=groups, labels={**labels, REAL: "real: held-out vectors"}, real=REAL,
+        title="Radius |z| of each sampler's vectors over the held-out vectors' (grey)"))
+    save_json(args.metrics, {
+        "n_reference": int(len(reference)),
+        "n_samples": int(n_samples),
+        "core": [significant(c) for c in core],
+        "settings": {name: _rounded(r) for name, r in results.items()},
+    })
+
+
+def add_fid(results: dict, decoded: dict, args, p: dict) -> None:
+    """FID of each setting's decoded images against held-out images, when InceptionV3's
+    ImageNet weights are already in the Keras cache; otherwise say why it is skipped."""
+    from latentspace import fid
+    from latentspace.splits import split_indices
+
+    weights = fid.cached_inception_weights()
+    if weights is None:
+        print("evaluate: FID skipped: InceptionV3's ImageNet weights are not in the Keras cache "
+              f"({fid.weights_path()}); put the file there (keras.applications.InceptionV3(weights='imagenet') "
+              "downloads it on a machine with internet) to add `fid` to metrics/sampling.json", file=sys.stderr)
+        return
+    images = load_npy(args.images, mmap=True, ndim=4)
+    _, held_rows = split_indices(args.index, len(images))
+    held = images[held_rows[: p["fid"]["n"]]].astype(np.float32) / 255.0
+    features = lambda x: fid.inception_features(x, weights=weights, image_size=p["fid"]["image_size"])  # noqa: E731
+    held_features = features(held)
+    for name in tqdm(results, desc="FID", unit="setting", file=sys.stderr):
+        results[name]["fid"] = quality.frechet_distance_of(held_features, features(decoded[name]))
+
+
+def _rounded(tree):
+    if isinstance(tree, dict):
+        return {k: _rounded(v) for k, v in tree.items()}
+    return significant(tree)
+
+
+if __name__ == "__main__":
+    run_stage(main)
