@@ -1,0 +1,73 @@
+"""The evaluate stage's recipe (evaluation.py) and the samples directory contract (sample_sets.py)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from latentspace import evaluation, sample_sets
+from latentspace.io import InputError
+
+
+def test_set_quality_identical_and_far_sets():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 8))
+    same = evaluation.set_quality(real, real.copy(), k_precision=3, k_density=5)
+    assert list(same) == list(evaluation.QUALITY_KEYS)
+    assert same["precision"] == same["recall"] == same["coverage"] == 1.0
+    assert same["frechet"] == pytest.approx(0.0, abs=1e-9)
+    far = evaluation.set_quality(real, real + 100.0, k_precision=3, k_density=5)
+    assert far["precision"] == far["recall"] == far["density"] == far["coverage"] == 0.0
+    assert far["frechet"] == pytest.approx(8 * 100.0**2, rel=1e-9)  # same covariance, mean moved by 100 per axis
+
+
+def test_table_rows_flatten_every_setting_in_order():
+    result = {"in_core": 0.5, "latent": dict.fromkeys(evaluation.QUALITY_KEYS, 0.1),
+              "reencoded": dict.fromkeys(evaluation.QUALITY_KEYS, 0.2),
+              "memorisation": {"nn_median": 3.0, "ratio_to_real": 1.1, "near_copy_fraction": 0.0}}
+    header, rows = evaluation.table_rows({"real": result, "normal_scale_01_00": {**result, "in_core": 0.9}})
+    assert header[:3] == ["setting", "in_core", "latent_precision"]
+    assert header[-3:] == ["nn_median", "ratio_to_real", "near_copy_fraction"] and "fid" not in header
+    assert [r[0] for r in rows] == ["real", "normal_scale_01_00"] and rows[1][1] == 0.9
+    assert all(len(r) == len(header) for r in rows)
+    header, rows = evaluation.table_rows({"real": {**result, "fid": 7.0}})
+    assert header[-1] == "fid" and rows[0][-1] == 7.0
+
+
+def write_samples(directory, entries, arrays):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "manifest.json").write_text(json.dumps(entries))
+    for name, array in arrays.items():
+        np.save(directory / name, array)
+    return directory
+
+
+def test_load_sample_sets_reads_the_manifest_in_order(tmp_path):
+    entries = [{"file": "uniform_b_01.50.npy", "sampler": "uniform", "label": "b = 1.5"},
+               {"file": "mixture_k_10.npy", "sampler": "mixture", "label": "k = 10"}]
+    arrays = {"uniform_b_01.50.npy": np.ones((4, 3), np.float32), "mixture_k_10.npy": np.zeros((2, 3), np.float32)}
+    sets = sample_sets.load_sample_sets(write_samples(tmp_path / "s", entries, arrays), 3)
+    assert [s.column for s in sets] == ["uniform_b_01_50", "mixture_k_10"]
+    assert [s.sampler for s in sets] == ["uniform", "mixture"] and sets[0].vectors.shape == (4, 3)
+
+
+@pytest.mark.parametrize("entries, arrays, message", [
+    ([], {}, "non-empty list"),
+    ([{"file": "a.npy", "label": "a"}], {"a.npy": np.ones((2, 3))}, "needs 'file', 'sampler' and 'label'"),
+    ([{"file": "a.npy", "sampler": "s", "label": "a"}], {"a.npy": np.ones((2, 4))}, "expected shape (n >= 1, 3)"),
+    ([{"file": "a.npy", "sampler": "s", "label": "a"}], {"a.npy": np.ones((0, 3))}, "expected shape (n >= 1, 3)"),
+    ([{"file": "a.b.npy", "sampler": "s", "label": "a"}, {"file": "a_b.npy", "sampler": "s", "label": "b"}],
+     {"a.b.npy": np.ones((2, 3)), "a_b.npy": np.ones((2, 3))}, "distinct columns"),
+    ([{"file": "real.npy", "sampler": "s", "label": "a"}], {"real.npy": np.ones((2, 3))}, "distinct columns"),
+])
+def test_load_sample_sets_rejects_bad_directories(tmp_path, entries, arrays, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        sample_sets.load_sample_sets(write_samples(tmp_path / "s", entries, arrays), 3)
+
+
+def test_load_sample_sets_names_a_missing_or_broken_manifest(tmp_path):
+    with pytest.raises(InputError, match="manifest.json"):
+        sample_sets.load_sample_sets(tmp_path, 3)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        sample_sets.load_sample_sets(tmp_path, 3)
