@@ -59,6 +59,14 @@ class LatentCloud:
         return int(self.z.shape[1])
 
 
+def principal_frame(cloud: LatentCloud) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cloud's fitted normal as ``mean`` (d,), ``axes`` (d, d; column k = axis k) and the
+    standard deviation along each axis (d,), all float64. An eigen-decomposition can give
+    flat directions tiny negative variances: they are clipped to 0."""
+    sd = np.sqrt(np.clip(np.asarray(cloud.pca.variances, dtype=np.float64), 0.0, None))
+    return np.asarray(cloud.pca.mean, dtype=np.float64), np.asarray(cloud.pca.axes, dtype=np.float64), sd
+
+
 class Sampler(ABC):
     """One recipe for new latent vectors with one value of its swept parameter.
 

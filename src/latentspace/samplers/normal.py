@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentspace.samplers.base import LatentCloud, Sampler
+from latentspace.samplers.base import LatentCloud, Sampler, principal_frame
 
 
 class MultivariateNormal(Sampler):
@@ -21,10 +21,7 @@ class MultivariateNormal(Sampler):
     description = "multivariate normal, full covariance"
 
     def _fit(self, cloud: LatentCloud, rng: np.random.Generator) -> None:
-        self.mean = np.asarray(cloud.pca.mean, dtype=np.float64)
-        self.axes = np.asarray(cloud.pca.axes, dtype=np.float64)
-        # an eigen-decomposition can give tiny negative variances for flat directions
-        self.sd = np.sqrt(np.clip(np.asarray(cloud.pca.variances, dtype=np.float64), 0.0, None))
+        self.mean, self.axes, self.sd = principal_frame(cloud)
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         eps = rng.standard_normal((n, len(self.mean)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentspace.samplers.base import LatentCloud, Sampler
+from latentspace.samplers.base import LatentCloud, Sampler, principal_frame
 
 
 class PrincipalAxesSampler(Sampler):
@@ -23,9 +23,7 @@ class PrincipalAxesSampler(Sampler):
     description = "truncated normal along the principal axes"
 
     def _fit(self, cloud: LatentCloud, rng: np.random.Generator) -> None:
-        self.mean = np.asarray(cloud.pca.mean, dtype=np.float64)
-        self.axes = np.asarray(cloud.pca.axes, dtype=np.float64)
-        self.sd = np.sqrt(np.clip(np.asarray(cloud.pca.variances, dtype=np.float64), 0.0, None))
+        self.mean, self.axes, self.sd = principal_frame(cloud)
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         from scipy.stats import truncnorm  # imported here: scipy.stats is slow to import
