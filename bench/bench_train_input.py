@@ -47,9 +47,9 @@ def main():
     cases = {
         "float32_array_in_memory": ((x, x), {"batch_size": args.batch_size}),
         "uint8_memmap_1_thread": ((UInt8Batches(images, np.arange(n), args.batch_size,
-                                                rng=np.random.default_rng(0), threads=1),), {}),
+                                                seed=0, threads=1),), {}),
         "uint8_memmap_2_threads": ((UInt8Batches(images, np.arange(n), args.batch_size,
-                                                 rng=np.random.default_rng(0), threads=2),), {}),
+                                                 seed=0, threads=2),), {}),
     }
     results = {}
     for name, (data, kwargs) in cases.items():

@@ -47,7 +47,7 @@ def _fit_small(seed):
     cfg = ArchitectureConfig(16, 8, (4, 8), (3, 3), (2, 2), True, "relu")
     model = build_autoencoder(cfg)
     compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
-    batches = UInt8Batches(images, np.arange(48), 16, rng=np.random.default_rng(seed), threads=2)
+    batches = UInt8Batches(images, np.arange(48), 16, seed=seed, threads=2)
     model.fit(batches, epochs=2, verbose=0)
     return model.get_weights()
 
@@ -63,9 +63,10 @@ def test_uint8_batches_serve_every_row_once_per_epoch_as_floats():
 
     images = np.arange(10 * 2 * 2 * 3, dtype=np.uint8).reshape(10, 2, 2, 3)
     rows = np.array([0, 2, 3, 5, 7, 9, 8])
-    ds = UInt8Batches(images, rows, 3, rng=np.random.default_rng(0))
+    ds = UInt8Batches(images, rows, 3, seed=0)
     orders = []
-    for _ in range(2):
+    for epoch in range(2):
+        ds.on_epoch_begin()
         served = np.concatenate([ds[i][0] for i in range(len(ds))])
         assert served.dtype == np.float32 and len(ds) == 3
         x, y = ds[0]
@@ -73,6 +74,6 @@ def test_uint8_batches_serve_every_row_once_per_epoch_as_floats():
         # every row exactly once, values scaled to [0, 1]
         found = sorted(int(np.argmin(np.abs(images.astype(np.float32) / 255 - s).sum(axis=(1, 2, 3)))) for s in served)
         assert found == sorted(rows.tolist())
-        orders.append(np.concatenate([ds.order]))
-        ds.on_epoch_end()
+        orders.append(ds.order.copy())
+        np.testing.assert_array_equal(ds.order, np.random.default_rng([0, epoch]).permutation(rows))
     assert not np.array_equal(orders[0], orders[1])  # reshuffled between epochs

@@ -10,8 +10,8 @@ import numpy as np
 def mean_and_covariance(z: np.ndarray, *, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (population, 1/n) covariance of the columns of ``z``, streamed over row chunks.
 
-    Memory is O(latent_dim^2) whatever the number of rows. Sums are accumulated in float64
-    around the first row to avoid cancellation.
+    Memory is one float64 chunk (chunk_rows x latent_dim) plus O(latent_dim^2), whatever the
+    number of rows. Sums are accumulated in float64 around the first row to avoid cancellation.
 
     Parameters
     ----------
@@ -29,8 +29,12 @@ def mean_and_covariance(z: np.ndarray, *, chunk_rows: int = 16384) -> tuple[np.n
     shift = np.asarray(z[0], dtype=np.float64)
     s1 = np.zeros(dim)
     gram = np.zeros((dim, dim))
+    # One float64 buffer for all chunks: a new converted chunk and its shifted copy each time
+    # held three chunks at once (the last d too) and paid page faults on every fresh one.
+    buffer = np.empty((min(chunk_rows, n), dim))
     for start in range(0, n, chunk_rows):
-        d = np.asarray(z[start : start + chunk_rows], dtype=np.float64) - shift
+        chunk = z[start : start + chunk_rows]
+        d = np.subtract(chunk, shift, out=buffer[: len(chunk)], dtype=np.float64)
         s1 += d.sum(axis=0)
         gram += d.T @ d
     mean_d = s1 / n

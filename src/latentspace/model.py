@@ -67,7 +67,8 @@ def build_encoder(cfg: ArchitectureConfig) -> keras.Model:
     for i, (f, k, s) in enumerate(zip(cfg.filters, cfg.kernel_sizes, cfg.strides)):
         x = _conv_block(x, layers.Conv2D, f, k, s, cfg, name=f"encoder_conv_{i}")
     x = layers.Flatten(name="encoder_flatten")(x)  # (batch, b*b*filters[-1])
-    z = layers.Dense(cfg.latent_dim, name="encoder_z")(x)
+    # float32 even under a mixed-precision policy: the latent vectors are what the study measures.
+    z = layers.Dense(cfg.latent_dim, name="encoder_z", dtype="float32")(x)
     return keras.Model(inputs, z, name="encoder")
 
 
@@ -82,8 +83,8 @@ def build_decoder(cfg: ArchitectureConfig) -> keras.Model:
     for i, (f, k, s) in enumerate(mirrored):
         x = _conv_block(x, layers.Conv2DTranspose, f, k, s, cfg, name=f"decoder_deconv_{i}")
     outputs = layers.Conv2DTranspose(
-        3, cfg.kernel_sizes[0], padding="same", activation="sigmoid", name="decoder_image"
-    )(x)
+        3, cfg.kernel_sizes[0], padding="same", activation="sigmoid", name="decoder_image", dtype="float32"
+    )(x)  # float32 under mixed precision too, so the loss is computed at full precision
     return keras.Model(inputs, outputs, name="decoder")
 
 

@@ -133,6 +133,10 @@ INT_POS, INT_NONNEG = Number(int, 1), Number(int, 0)
 FLOAT_POS = Number(float, 0, low_open=True)
 UNIT = Number(float, 0, 1)  # thresholds on |r| and fractions
 
+# train.precision: Keras dtype policies; train.distribution: see latentspace.distribution
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DISTRIBUTIONS = ("none", "data_parallel")
+
 SCHEMA: dict = {
     "data": {
         "source": Choice(("synthetic", "celeba", "folder")),
@@ -170,6 +174,9 @@ SCHEMA: dict = {
         "loader_threads": Number(int, 1, 64),
         "validation_images": INT_POS,
         "n_reconstructions": Number(int, 1, 32),
+        "precision": Choice(PRECISIONS),
+        "distribution": Choice(DISTRIBUTIONS),
+        "steps_per_execution": Number(int, 1, 10_000),
     },
     "encode": {"batch_size": INT_POS},
     "stats": {

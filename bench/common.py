@@ -1,0 +1,57 @@
+"""Helpers shared by the benchmark scripts in bench/ (run as ``python bench/bench_*.py``)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def keras_backend_name() -> str:
+    """The backend Keras would pick, without importing Keras (which would import TensorFlow)."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        return json.loads(config.read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
+def machine_info() -> dict:
+    """The "machine" block of every benchmark report: platform, CPU, library versions, BLAS threads."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blas = np.show_config(mode="dicts")["Build Dependencies"].get("blas", {})
+    info = {
+        "platform": platform.platform(),
+        "cpu_model": cpu,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "keras": _version("keras"),
+        "keras_backend": keras_backend_name(),
+        "blas": f"{blas.get('name')} {blas.get('version')}",
+    }
+    try:  # BLAS threads decide matrix-product timings
+        from threadpoolctl import threadpool_info
+
+        info["blas_threads_default"] = sum(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+    except ImportError:
+        pass
+    return info
