@@ -27,6 +27,10 @@ bench: $(STAMP)
 	$(RUN) python bench/bench_prepare.py
 	$(RUN) dvc repro prepare
 	$(RUN) python bench/bench_train_input.py
+	$(RUN) python bench/bench_train_flops.py
+	$(RUN) python bench/bench_encode.py
+	$(RUN) python bench/bench_stats_correlate.py
+	$(RUN) python bench/bench_repro.py --mode once
 
 clean:
 	rm -rf $(VENV)
