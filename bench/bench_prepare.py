@@ -11,8 +11,6 @@ mode, 1 process; (c) the same with N processes. Prints and saves JSON.
 import argparse
 import io
 import json
-import os
-import platform
 import tempfile
 import time
 import zipfile
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from common import machine_info
 from latentspace import images, synthetic
 from latentspace.sources import ImageSource
 
@@ -86,7 +85,7 @@ def main():
     report = {
         "benchmark": "prepare decoding", "n_images": args.n, "crop": args.crop, "repeats": args.repeats,
         "images_per_s_median": results,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count()},
+        "machine": machine_info(),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")

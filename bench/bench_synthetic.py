@@ -17,9 +17,7 @@ import argparse
 import io
 import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 import zipfile
@@ -30,6 +28,7 @@ import numpy as np
 import PIL
 from PIL import Image
 
+from common import machine_info
 from latentspace import synthetic
 
 RESULTS = Path(__file__).resolve().parent / "results" / "synthetic.json"
@@ -52,15 +51,6 @@ def time_floor(images: list[np.ndarray], n: int) -> float:
                 Image.fromarray(images[i % len(images)]).save(buf, format="JPEG", quality=90)
                 zf.writestr(f"img_align_celeba/{i + 1:06d}.jpg", buf.getvalue())
         return time.perf_counter() - t0
-
-
-def cpu_model() -> str:
-    """CPU model name (platform.processor() is often empty on Linux)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            return next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
-    except OSError:
-        return platform.processor()
 
 
 def summarise(n: int, seconds: list[float]) -> dict:
@@ -105,16 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
             "workers_1_over_floor": ratio("workers_1", "floor_jpeg_zip_1_process"),
             "workers_2_over_floor": ratio("workers_2", "floor_jpeg_zip_1_process"),
         },
-        "machine": {
-            "processor": platform.processor(),
-            "cpu_model": cpu_model(),
-            "uname": " ".join(platform.uname()),
-            "cpu_count": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "matplotlib": matplotlib.__version__,
-            "pillow": PIL.__version__,
-        },
+        "machine": {**machine_info(), "matplotlib": matplotlib.__version__, "pillow": PIL.__version__},
         "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name:28s} {r['images_per_s_median']:8.1f} img/s median   {r['images_per_s_best']:8.1f} best")
     for name, r in report["ratios_of_medians"].items():
         print(f"{name:28s} {r:8.3f}")
-    print(f"machine: {report['machine']['cpu_model'] or report['machine']['uname']}, {os.cpu_count()} CPUs -> {args.out}")
+    print(f"machine: {report['machine']['cpu_model']}, {os.cpu_count()} CPUs -> {args.out}")
     return report
 
 

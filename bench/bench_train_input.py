@@ -9,14 +9,13 @@ Same model, same images, same process: (a) float32 array held in memory (the bas
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from common import machine_info
 from latentspace.model import ArchitectureConfig, build_autoencoder
 from latentspace.training import UInt8Batches, compile_autoencoder
 
@@ -66,7 +65,7 @@ def main():
         "benchmark": "train input path", "n_images": n, "image_size": size, "batch_size": args.batch_size,
         "input_memory_mib": {"float32_array": round(x.nbytes / 2**20, 1), "uint8_memmap": round(images.nbytes / 2**20, 1)},
         "backend": keras.backend.backend(), "results": results,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count()},
+        "machine": machine_info(),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
