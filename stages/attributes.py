@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import attributes, geometry, grids, plots
-from latentspace.io import InputError, atomic_path, load_npy, require_file, run_stage, save_csv, save_figure, save_json
+from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_csv, save_figure, save_json
 from latentspace.params import invalid, load_params
 
 TOP_AXES_IN_METRICS = 5  # leading principal axes whose strongest attribute is a metric
@@ -58,11 +58,11 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["attributes"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
+    z = load_latents(args.z)
     n, dim = z.shape
     ann = attributes.read_annotations(require_file(args.index, "the prepare stage"), n)
     pca = geometry.load_principal_axes(args.pca, dim)
-    with np.load(require_file(args.component_stats, "the stats stage")) as f:
+    with np.load(require_file(args.component_stats, "the stats stage"), allow_pickle=False) as f:
         dominant = f["dominant"].astype(bool)
     if dominant.shape != (dim,):
         raise InputError(f"{args.component_stats}: {dominant.shape[0]} components, but {args.z} has {dim}; "
@@ -169,6 +169,7 @@ def judge_directions(args, p: dict, z, binary: list[str], labels, directions, di
     from latentspace.training import predict_in_batches
 
     decoder = load_part(args.model, "decoder")
+    check_latent_dim(args.z, z, decoder.input_shape[-1])
     n = len(z)
     n_fit, n_test = attributes.judge_sizes(p["judge"]["n_train"], p["judge"]["n_test"], n)
     rng = np.random.default_rng(p["seed"])  # draws, in order: judge rows, then each direction's faces

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import correlation, plots
-from latentspace.io import load_npy, run_stage, save_csv, save_figure, save_json, save_npy
+from latentspace.io import load_latents, run_stage, save_csv, save_figure, save_json, save_npy
 from latentspace.params import invalid, load_params
 from latentspace.samplers.uniform import uniform_box
 
@@ -34,7 +34,7 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["correlate"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
+    z = load_latents(args.z)
     n, dim = z.shape
     check_against_data(p, n, dim)
 

@@ -43,7 +43,7 @@ def main():
             found = sources.Located(sources.ImageSource("zip", sources.CELEBA_ZIP), "celeba zip",
                                     cfg["n_images"], {})
         else:
-            found = sources.locate(folder)
+            found = sources.locate(folder, limits=sources.ArchiveLimits(**data["archive"]))
             celeba_format.write_normalised(found.annotations, tmp)
         sources.write_manifest(tmp, found.images, source=source, layout=found.layout, n_images=found.n_images,
                                annotations=sorted(found.annotations))

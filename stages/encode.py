@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from latentspace.io import InputError, load_npy, run_stage, save_npy
+from latentspace.io import InputError, atomic_path, load_npy, run_stage, save_npy
 from latentspace.model import load_part
 from latentspace.params import load_params
 from latentspace.splits import split_indices
@@ -30,8 +30,10 @@ def main():
         raise InputError(f"{args.images}: images of shape {images.shape[1:]} do not fit the "
                          f"encoder's input {tuple(encoder.input_shape[1:])}; retrain (dvc repro)")
 
-    with tqdm(total=len(images), desc="encode", unit="img") as bar:
-        for rows, out in ((train_idx, args.z), (holdout_idx, args.z_holdout)):
+    # Both files are renamed into place together at the end, so they always come from one model.
+    with tqdm(total=len(images), desc="encode", unit="img") as bar, \
+            atomic_path(args.z) as tmp_z, atomic_path(args.z_holdout) as tmp_holdout:
+        for rows, out in ((train_idx, tmp_z), (holdout_idx, tmp_holdout)):
             save_npy(out, predict_in_batches(encoder, images, batch_size, rows=rows, progress=bar.update))
 
 

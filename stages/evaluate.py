@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from latentspace import evaluation, neighbours, plots, quality, stats
 from latentspace.geometry import load_principal_axes
-from latentspace.io import InputError, load_npy, require_file, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.io import InputError, check_latent_dim, load_latents, load_npy, require_file, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import invalid, load_params
 from latentspace.sample_sets import load_sample_sets
 
@@ -38,9 +38,9 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["evaluate"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
+    z = load_latents(args.z)
     dim = z.shape[1]
-    holdout = np.asarray(load_npy(args.z_holdout, ndim=2), dtype=np.float32)
+    holdout = np.asarray(load_latents(args.z_holdout, mmap=False), dtype=np.float32)
     if holdout.shape[1] != dim:
         raise InputError(f"{args.z_holdout}: {holdout.shape[1]} components, but {args.z} has {dim}; "
                          "re-run encode (dvc repro)")
@@ -71,10 +71,12 @@ def main():
             nn[name] = quality.nearest_distances(z, vectors[name])
 
     # Keras is slow to import: load it once the inputs passed their checks
-    from latentspace.model import load_part
+    from latentspace.model import load_autoencoder
     from latentspace.training import predict_in_batches
 
-    encoder, decoder = load_part(args.model, "encoder"), load_part(args.model, "decoder")
+    autoencoder = load_autoencoder(args.model)
+    encoder, decoder = autoencoder.get_layer("encoder"), autoencoder.get_layer("decoder")
+    check_latent_dim(args.z, z, decoder.input_shape[-1])
     results, decoded = {}, {}
     for name, v in tqdm(vectors.items(), desc="decode, re-encode, score", unit="setting", file=sys.stderr):
         images = predict_in_batches(decoder, v, p["batch_size"])

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import geometry, plots, stats
-from latentspace.io import load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.io import load_latents, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import load_params
 from latentspace.samplers.uniform import uniform_box
 
@@ -22,7 +22,7 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["geometry"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
+    z = load_latents(args.z)
     dim = z.shape[1]
     pca = geometry.principal_axes(z, chunk_rows=p["chunk_rows"])
 

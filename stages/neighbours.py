@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from latentspace import grids, neighbours, plots, stats
 from latentspace.sample_sets import load_sample_sets
-from latentspace.io import load_npy, require_file, run_stage, save_curves_csv, save_figure, save_json
+from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_curves_csv, save_figure, save_json
 from latentspace.params import invalid, load_params
 
 NEAR_COPY_QUANTILE = 0.05  # nearer than 95% of real vectors are to their nearest other real vector
@@ -33,7 +33,7 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["neighbours"]
 
-    z = np.asarray(load_npy(args.z, ndim=2), dtype=np.float32)
+    z = np.asarray(load_latents(args.z, mmap=False), dtype=np.float32)
     n, dim = z.shape
     k = p["k"]
     if k >= n:
@@ -65,6 +65,7 @@ def main():
     from latentspace.training import predict_in_batches
 
     decoder = load_part(args.model, "decoder")
+    check_latent_dim(args.z, z, decoder.input_shape[-1])
     to_decode = np.concatenate([generated[shown], z[gen_i[shown].ravel()]])
     with tqdm(total=len(to_decode), desc="decoding examples", unit="vec", file=sys.stderr) as bar:
         images = grids.to_uint8(predict_in_batches(decoder, to_decode, p["batch_size"], progress=bar.update))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import correlation, geometry, normality, plots
-from latentspace.io import InputError, load_npy, run_stage, save_csv, save_figure, save_json
+from latentspace.io import InputError, load_latents, load_npy, run_stage, save_csv, save_figure, save_json
 from latentspace.params import invalid, load_params
 
 MIN_VECTORS = 20  # below this D'Agostino-Pearson's kurtosis test is not valid
@@ -40,7 +40,7 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["normality"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
+    z = load_latents(args.z)
     n, dim = z.shape
     if n < MIN_VECTORS:
         raise InputError(f"{args.z}: {n} vectors; the normality test needs at least {MIN_VECTORS}")

@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import geometry, grids, paths, plots
-from latentspace.io import InputError, atomic_path, load_npy, require_file, run_stage, save_figure, save_json
+from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_figure, save_json
 from latentspace.params import invalid, load_params
 
 
@@ -33,10 +33,10 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["paths"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
+    z = load_latents(args.z)
     n, dim = z.shape
     pca = geometry.load_principal_axes(args.pca, dim)
-    with np.load(require_file(args.component_stats, "the stats stage")) as f:
+    with np.load(require_file(args.component_stats, "the stats stage"), allow_pickle=False) as f:
         std, dominant = f["std"], f["dominant"].astype(bool)
     if std.shape != (dim,):
         raise InputError(f"{args.component_stats}: latent_dim differs from {args.z} ({dim}); "
@@ -83,6 +83,7 @@ def main():
     from latentspace.training import predict_in_batches
 
     decoder = load_part(args.model, "decoder")
+    check_latent_dim(args.z, z, decoder.input_shape[-1])
     vectors = np.concatenate([v.reshape(-1, dim) for _, v, *_ in kinds]).astype(np.float32)
     side = decoder.output_shape[1]
     with tqdm(total=len(vectors), desc="decoding paths", unit="vec", file=sys.stderr) as bar:

@@ -29,10 +29,12 @@ def main():
     parser.add_argument("--skipped", required=True)
     parser.add_argument("--metrics", required=True)
     args = parser.parse_args()
-    p = load_params(args.params)["prepare"]
+    params = load_params(args.params)
+    p = params["prepare"]
 
     source = sources.read_manifest(args.raw)
-    with source.open() as reader:
+    # bounds checked before any decoding (also for the synthetic zip); the workers then reopen it unchecked
+    with source.open(sources.ArchiveLimits(**params["data"]["archive"])) as reader:
         ids = reader.ids
     sources.check_unchanged(source, ids)
     columns, annotations = celeba_format.read_annotations(args.raw, ids)
@@ -41,7 +43,9 @@ def main():
 
     n, size = len(ids), p["image_size"]
     start = time.perf_counter()
-    with atomic_path(args.images) as tmp:
+    # The three outputs are renamed into place together at the end: never a new array beside an old index.
+    with atomic_path(args.images) as tmp, atomic_path(args.index) as tmp_index, \
+            atomic_path(args.skipped) as tmp_skipped:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
         with tqdm(total=n, desc="prepare", unit="img") as bar:
             bad = images.decode_faces(source, ids, out, crop=p["crop"], max_pixels=p["max_image_pixels"],
@@ -54,11 +58,11 @@ def main():
                              f"prepare.max_bad_fraction ({p['max_bad_fraction']}); first: {ids[row]}: {reason}")
         out.flush()
         del out
-    seconds = time.perf_counter() - start
-
-    split[[row for row, _ in bad]] = "skipped"
-    save_csv(args.skipped, ["image_id", "reason"], ((ids[row], reason) for row, reason in bad))
-    save_csv(args.index, ["image_id", "split", *columns], ([i, s, *a] for i, s, a in zip(ids, split, annotations)))
+        seconds = time.perf_counter() - start
+        split[[row for row, _ in bad]] = "skipped"
+        save_csv(tmp_skipped, ["image_id", "reason"], ((ids[row], reason) for row, reason in bad))
+        save_csv(tmp_index, ["image_id", "split", *columns],
+                 ([i, s, *a] for i, s, a in zip(ids, split, annotations)))
     save_json(args.metrics, {
         "n_images": n,
         "n_train": int((split == "train").sum()),

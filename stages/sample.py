@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from latentspace import samplers
 from latentspace.geometry import load_principal_axes
-from latentspace.io import InputError, atomic_path, load_npy, require_file, run_stage, save_json
+from latentspace.io import InputError, atomic_path, load_latents, require_file, run_stage, save_json
 from latentspace.params import load_params
 
 
@@ -24,8 +24,8 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["sample"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
-    with np.load(require_file(args.component_stats, "the stats stage")) as comp:
+    z = load_latents(args.z)
+    with np.load(require_file(args.component_stats, "the stats stage"), allow_pickle=False) as comp:
         stats = {key: comp[key] for key in ("mu", "hw", "mean", "std")}
     if any(v.shape != (z.shape[1],) for v in stats.values()):
         raise InputError(f"{args.component_stats}: mu, hw, mean, std must have shape ({z.shape[1]},) like the "

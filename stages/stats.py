@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import plots, stats
-from latentspace.io import atomic_path, load_npy, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.io import atomic_path, load_latents, run_stage, save_csv, save_curves_csv, save_figure, save_json
 from latentspace.params import load_params
 from latentspace.samplers.uniform import uniform_box
 
@@ -21,7 +21,7 @@ def main():
     args = parser.parse_args()
     p = load_params(args.params)["stats"]
 
-    z = load_npy(args.z, mmap=True, ndim=2)
+    z = load_latents(args.z)
     n, dim = z.shape
     mean, std = stats.component_moments(z)
     centres, counts = stats.binned_counts(z, p["bin_width"])

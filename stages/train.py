@@ -1,4 +1,9 @@
-"""Stage `train`: fit the convolutional autoencoder on the training split."""
+"""Stage `train`: fit the convolutional autoencoder on the training split.
+
+After every epoch the training state goes to `train.backup_dir` (outside the outputs, which
+DVC deletes before a run), keyed by the params and the data; a run that was killed resumes
+from its last finished epoch and ends with the same weights.
+"""
 
 import argparse
 import time
@@ -8,12 +13,12 @@ import numpy as np
 from dvclive import Live
 
 from latentspace import grids
-from latentspace.io import atomic_path, load_npy, run_stage, save_json, save_png
-from latentspace.distribution import distributed, set_precision
-from latentspace.model import ArchitectureConfig
+from latentspace.distribution import distributed, set_deterministic, set_precision
+from latentspace.io import load_npy, run_stage, save_json, save_png
+from latentspace.model import ArchitectureConfig, save_model
 from latentspace.params import load_params
 from latentspace.splits import split_indices
-from latentspace.training import LiveLogger, predict_in_batches, psnr, to_model_input, train_autoencoder
+from latentspace.training import EpochBackup, LiveLogger, predict_in_batches, psnr, to_model_input, train_autoencoder
 
 
 def main():
@@ -38,19 +43,27 @@ def main():
         kernel_sizes=tuple(m["kernel_sizes"]), strides=tuple(m["strides"]),
         batch_norm=m["batch_norm"], activation=m["activation"], dropout=m["dropout"],
     )
+    set_deterministic(t["deterministic"])
     set_precision(t["precision"])
+    # Everything that shapes the weights names the backup; where it lives does not.
+    run = {"model": m, "train": {k: v for k, v in t.items() if k != "backup_dir"}, "backend": keras.backend.backend()}
+    backup = EpochBackup.for_run(t["backup_dir"], run, files=[args.images, args.index])
+    done, earlier = backup.completed()
+    if done:
+        print(f"train: resuming after epoch {done} of {t['epochs']} from {backup.directory}", flush=True)
     with distributed(t["distribution"]) as replicas:
         with Live(dir=args.live, dvcyaml=None, save_dvc_exp=False) as live:
+            logger = LiveLogger(live, {"loss": "train/loss", "val_loss": "val/loss"})
+            logger.replay(earlier)
             start = time.perf_counter()
             model, history = train_autoencoder(
                 cfg, images, train_idx, val_idx, seed=t["seed"], epochs=t["epochs"], batch_size=t["batch_size"],
                 optimizer=t["optimizer"], learning_rate=t["learning_rate"], loss=t["loss"],
                 loader_threads=t["loader_threads"], steps_per_execution=t["steps_per_execution"], verbose=2,
-                callbacks=[LiveLogger(live, {"loss": "train/loss", "val_loss": "val/loss"})],
+                backup=backup, callbacks=[logger],
             )
             seconds = time.perf_counter() - start
-        with atomic_path(args.model) as tmp:
-            keras.saving.save_model(model, tmp)
+        save_model(model, args.model)
         recon = predict_in_batches(model, images, t["batch_size"], rows=val_idx)
 
     originals = images[val_idx]  # uint8
@@ -63,10 +76,12 @@ def main():
         "psnr_holdout_db": psnr(to_model_input(originals), recon),
         "epochs": t["epochs"],
         "n_train": int(len(train_idx)),
-        "train_seconds": round(seconds, 1),
-        "train_images_per_s": round(t["epochs"] * len(train_idx) / seconds, 1),
+        "resumed_after_epoch": done,
+        "train_seconds": round(seconds, 1),  # this run's epochs only
+        "train_images_per_s": round((t["epochs"] - done) * len(train_idx) / seconds, 1) if t["epochs"] > done else None,
         "replicas": replicas,
     })
+    backup.clear()  # only now: a kill before this point still resumes instead of starting over
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """A scripted HTTP server on 127.0.0.1 for download tests, with a fake Google Drive.
 
-`FakeServer` answers each route with a responder and logs every request it sees. It is
+`FakeServer` answers each route with a responder and logs every request it sees. Given a
+server certificate (``tls``), it answers ``https://127.0.0.1:port/...`` on the same port as
+plain HTTP: each connection that opens with a TLS handshake is served over TLS. It is
 also an HTTP proxy: for ``CONNECT host:443`` to a host a responder claims, it terminates
 TLS itself with a certificate from a throwaway CA (`make_test_ca`), so a client that
 trusts that CA (``REQUESTS_CA_BUNDLE``) and uses the server as ``HTTPS_PROXY`` talks to
@@ -11,6 +13,7 @@ rewrites Drive links to ``https://drive.google.com/uc?id=...``.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 import socket
 import ssl
@@ -179,6 +182,15 @@ class _Writer:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     tunnel_host: str | None = None
+    direct_tls = False
+
+    def setup(self):
+        tls = self.server.fake._tls
+        # A TLS connection opens with a handshake record (0x16); an HTTP one with a method name.
+        if tls is not None and self.request.recv(1, socket.MSG_PEEK) == b"\x16":
+            self.request = tls.wrap_socket(self.request, server_side=True)
+            self.direct_tls = True
+        super().setup()
 
     def log_message(self, format, *args):  # keep pytest output clean
         pass
@@ -201,8 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             super().finish()
         finally:
-            if self.tunnel_host is not None:
-                self.connection.close()
+            if self.tunnel_host is not None or self.direct_tls:
+                self.connection.close()  # the server closes only the plain socket it accepted
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -220,9 +232,12 @@ class _QuietServer(ThreadingHTTPServer):
 class FakeServer:
     """ThreadingHTTPServer on 127.0.0.1 (ephemeral port) with routes and a request log.
 
-    ``route("/x.zip", responder)`` serves ``url("/x.zip")``; ``route("https://host/path",
-    responder)`` serves that host through the CONNECT proxy (needs ``tls``). A responder
-    is a `Blob`, or a callable ``(handler, hit, n)`` with ``n`` the route's earlier hits.
+    ``route("/x.zip", responder)`` serves ``url("/x.zip")``, an https URL when ``tls`` is
+    given (a context from `make_test_ca` with ``127.0.0.1`` among its hosts; the client
+    must trust the CA, e.g. through ``REQUESTS_CA_BUNDLE``), else an http one.
+    ``route("https://host/path", responder)`` serves that host through the CONNECT proxy
+    (needs ``tls``). A responder is a `Blob`, or a callable ``(handler, hit, n)`` with
+    ``n`` the route's earlier hits.
     """
 
     def __init__(self, tls: ssl.SSLContext | None = None):
@@ -247,8 +262,10 @@ class FakeServer:
         self._httpd.server_close()
         self._thread.join(5)
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, scheme: str | None = None) -> str:
+        """``scheme://127.0.0.1:port/path``; the scheme is https when the server has ``tls``."""
+        scheme = scheme or ("https" if self._tls is not None else "http")
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def route(self, key: str, responder) -> str:
         """Serve ``key`` (a path here, or an absolute https URL) with ``responder``; return its URL."""
@@ -271,7 +288,8 @@ class FakeServer:
         elif h.tunnel_host is not None:
             url = f"https://{h.tunnel_host}{h.path}"
         else:
-            url = f"http://{h.headers.get('Host', f'127.0.0.1:{self.port}')}{h.path}"
+            scheme = "https" if h.direct_tls else "http"
+            url = f"{scheme}://{h.headers.get('Host', f'127.0.0.1:{self.port}')}{h.path}"
         hit = self._record(h, url)
         key = url.split("?", 1)[0]
         responder = self._routes.get(key)
@@ -285,8 +303,8 @@ class FakeServer:
 
     def _tunnel(self, h: _Handler) -> None:
         self._record(h, f"https://{h.path}")
-        host = h.path.rsplit(":", 1)[0]
-        known = {urllib.parse.urlsplit(u).hostname for u in self._routes if u.startswith("https://")}
+        host = h.path.removesuffix(":443")  # as https URLs write it: host, or host:port
+        known = {urllib.parse.urlsplit(u).netloc for u in self._routes if u.startswith("https://")}
         if self._tls is None or host not in known:
             # Nothing but the fakes: a test must never reach the real host.
             h.send_response(403)
@@ -304,6 +322,8 @@ class FakeServer:
 
 def make_test_ca(directory: Path, hosts: list[str]) -> tuple[Path, ssl.SSLContext]:
     """Create a throwaway CA and a server certificate for ``hosts`` (valid for two days).
+
+    ``hosts`` are DNS names or IP addresses (``"127.0.0.1"`` for `FakeServer.url`).
 
     Returns the CA certificate's PEM path (for ``REQUESTS_CA_BUNDLE``) and a server-side
     SSL context that presents the host certificate.
@@ -334,7 +354,7 @@ def make_test_ca(directory: Path, hosts: list[str]) -> tuple[Path, ssl.SSLContex
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
         .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage),
                        critical=True)
@@ -352,3 +372,13 @@ def make_test_ca(directory: Path, hosts: list[str]) -> tuple[Path, ssl.SSLContex
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert_pem, key_pem)
     return ca_pem, ctx
+
+
+def _san(host: str):
+    from cryptography import x509
+
+    # Clients match an IP address only against IP entries, never against DNS names.
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)

@@ -54,8 +54,11 @@ def test_load_sample_sets_reads_the_manifest_in_order(tmp_path):
 @pytest.mark.parametrize("entries, arrays, message", [
     ([], {}, "non-empty list"),
     ([{"file": "a.npy", "label": "a"}], {"a.npy": np.ones((2, 3))}, "needs 'file', 'sampler' and 'label'"),
-    ([{"file": "a.npy", "sampler": "s", "label": "a"}], {"a.npy": np.ones((2, 4))}, "expected shape (n >= 1, 3)"),
-    ([{"file": "a.npy", "sampler": "s", "label": "a"}], {"a.npy": np.ones((0, 3))}, "expected shape (n >= 1, 3)"),
+    ([{"file": "a.npy", "sampler": "s", "label": "a"}], {"a.npy": np.ones((2, 4))},
+     "vectors of 4 components, but the model's latent space has 3"),
+    ([{"file": "a.npy", "sampler": "s", "label": "a"}], {"a.npy": np.ones((0, 3))}, "shape (n >= 1, dim); got float64"),
+    ([{"file": "a.npy", "sampler": "s", "label": "a"}], {"a.npy": np.array([[0, 0, 0], [0, np.inf, 0]])},
+     "vector 1 has inf in component 1; latent vectors must be finite"),
     ([{"file": "a.b.npy", "sampler": "s", "label": "a"}, {"file": "a_b.npy", "sampler": "s", "label": "b"}],
      {"a.b.npy": np.ones((2, 3)), "a_b.npy": np.ones((2, 3))}, "distinct columns"),
     ([{"file": "real.npy", "sampler": "s", "label": "a"}], {"real.npy": np.ones((2, 3))}, "distinct columns"),

@@ -1,10 +1,12 @@
-"""`latentspace.fetch` against a local HTTP server: verification, resume, HTML pages, Drive.
+"""`latentspace.fetch` against a local HTTPS server: verification, resume, HTML pages, Drive.
 
 Every failing case must end in a one-line DownloadError and leave no file named `name`
-(and nothing that cannot be resumed) in the destination. The Google Drive cases run the
-real gdown code: the test server doubles as an HTTPS proxy that terminates TLS for
-drive.google.com and drive.usercontent.google.com with a throwaway CA (see fake_http.py),
-because gdown always rewrites Drive links to https://drive.google.com/uc?id=...
+(and nothing that cannot be resumed) in the destination. URL mirrors are
+https://127.0.0.1:port/... on the test server, whose certificate comes from a throwaway
+CA that the tests trust through REQUESTS_CA_BUNDLE (see fake_http.py). The Google Drive
+cases run the real gdown code: the same server doubles as an HTTPS proxy that terminates
+TLS for drive.google.com and drive.usercontent.google.com, because gdown always rewrites
+Drive links to https://drive.google.com/uc?id=...
 """
 
 import hashlib
@@ -12,7 +14,13 @@ import io
 import os
 import random
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +29,7 @@ from latentspace import fetch as fetch_mod
 from latentspace.fetch import DownloadError, Mirror, fetch, md5sum, mirrors_from_params
 
 DRIVE_HOSTS = ["drive.google.com", "drive.usercontent.google.com", "docs.google.com"]
+SRC = Path(fetch_mod.__file__).resolve().parents[1]
 
 
 def _zip_bytes() -> bytes:
@@ -60,21 +69,22 @@ def _no_proxies(monkeypatch):
 
 @pytest.fixture(scope="session")
 def test_ca(tmp_path_factory):
-    return make_test_ca(tmp_path_factory.mktemp("ca"), DRIVE_HOSTS)
+    return make_test_ca(tmp_path_factory.mktemp("ca"), [*DRIVE_HOSTS, "127.0.0.1"])
 
 
 @pytest.fixture
-def server(test_ca):
+def server(test_ca, monkeypatch):
+    """The test server, serving https://127.0.0.1:port/...; requests trusts its CA."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_ca[0]))
     with FakeServer(tls=test_ca[1]) as s:
         yield s
 
 
 @pytest.fixture
-def drive(server, test_ca, monkeypatch):
+def drive(server, monkeypatch):
     """A fake Google Drive on `server`, reached by gdown through HTTPS_PROXY."""
     for key in ("HTTPS_PROXY", "https_proxy"):
         monkeypatch.setenv(key, server.proxy_url)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_ca[0]))
     return FakeDrive(server)
 
 
@@ -90,18 +100,20 @@ def fail(name, mirrors, dest, **kw) -> str:
     return msg
 
 
-# --- plain URLs ------------------------------------------------------------------------------
+# --- https URLs ------------------------------------------------------------------------------
 
 
 def test_good_download_is_verified_and_a_second_call_makes_no_request(server, tmp_path, capsys):
     url = server.route("/img.zip", Blob(ZIP, "application/zip"))
+    assert url.startswith("https://127.0.0.1:")
     mirrors = [Mirror(url=url, md5=md5(ZIP).upper(), size=len(ZIP))]
     path = fetch("img.zip", mirrors, tmp_path / "raw", kind="zip", progress=True)
     assert path == tmp_path / "raw" / "img.zip"
     assert path.read_bytes() == ZIP and md5sum(path) == md5(ZIP)
     assert zipfile.ZipFile(path).testzip() is None
     assert listing(tmp_path / "raw") == ["img.zip"]
-    assert len(server.hits) == 1 and server.hits[0].headers["accept-encoding"] == "identity"
+    assert [h.url for h in server.hits] == [url]  # over TLS: the server saw an https request
+    assert server.hits[0].headers["accept-encoding"] == "identity"
 
     assert fetch("img.zip", mirrors, tmp_path / "raw", kind="zip", progress=True) == path
     assert len(server.hits) == 1
@@ -144,7 +156,7 @@ def test_truncated_every_time_keeps_the_resumable_partial(server, tmp_path):
     url = server.route("/img.zip", Blob(ZIP, "application/zip", cut=0.5))
     msg = fail("img.zip", [Mirror(url=url, md5=md5(ZIP), size=len(ZIP))], tmp_path, kind="zip", attempts=3)
     assert re.search(rf"connection dropped after \d+ of {len(ZIP)} bytes \(3 attempts; the partial file "
-                     "is kept and the next run resumes it\)", msg), msg
+                     r"is kept and the next run resumes it\)", msg), msg
     assert listing(tmp_path) == [part_name("img.zip", ZIP)]
     partial = (tmp_path / part_name("img.zip", ZIP)).read_bytes()
     assert 0 < len(partial) < len(ZIP) and ZIP.startswith(partial)
@@ -196,14 +208,14 @@ def test_interrupt_keeps_the_partial_and_the_next_run_resumes_it(server, tmp_pat
                 raise KeyboardInterrupt
             return super().update(n)
 
-    monkeypatch.setattr(fetch_mod, "CHUNK", 4096)
-    monkeypatch.setattr(fetch_mod, "tqdm", CtrlCAfterThreeChunks)
-    with pytest.raises(KeyboardInterrupt):
-        fetch("img.zip", mirrors, tmp_path, progress=False)
+    with monkeypatch.context() as patch:  # undone on exit; the server fixture's CA setting stays
+        patch.setattr(fetch_mod, "CHUNK", 4096)
+        patch.setattr(fetch_mod, "tqdm", CtrlCAfterThreeChunks)
+        with pytest.raises(KeyboardInterrupt):
+            fetch("img.zip", mirrors, tmp_path, progress=False)
     assert listing(tmp_path) == [part_name("img.zip", ZIP)]
     assert (tmp_path / part_name("img.zip", ZIP)).read_bytes() == ZIP[:4 * 4096]
 
-    monkeypatch.undo()
     assert fetch("img.zip", mirrors, tmp_path, progress=False).read_bytes() == ZIP
     assert server.hits[-1].headers["range"] == f"bytes={4 * 4096}-"
     assert listing(tmp_path) == ["img.zip"]
@@ -244,6 +256,111 @@ def test_existing_bad_file_is_deleted_even_when_no_mirror_works(server, tmp_path
     (tmp_path / "img.zip").write_bytes(b"PK\x03\x04 but truncated")
     fail("img.zip", [Mirror(url=server.url("/missing"), md5=md5(ZIP))], tmp_path)
     assert listing(tmp_path) == []
+
+
+def test_untrusted_certificate_is_refused(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # the test CA is then unknown: verification must fail
+    url = server.route("/img.zip", Blob(ZIP))
+    msg = fail("img.zip", [Mirror(url=url, md5=md5(ZIP))], tmp_path, attempts=1)
+    assert f"{url}: connection failed (SSLError)" in msg
+    assert listing(tmp_path) == [] and server.hits == []  # no request got through the handshake
+
+
+def redirect(location: str, status: int = 302) -> Blob:
+    return Blob(b"", ranges=False, status=status, headers={"Location": location})
+
+
+def test_redirect_to_plain_http_is_refused_before_anything_is_sent_there(server, tmp_path):
+    server.route("/img.zip", Blob(ZIP))
+    plain = server.url("/img.zip", scheme="http")  # the same server would answer over http
+    moved = server.route("/moved", redirect(plain, 301))
+    good = server.route("/good.zip", Blob(ZIP))
+    msg = fail("img.zip", [Mirror(url=moved, md5=md5(ZIP))], tmp_path)
+    assert f"({moved}: redirected to {plain}, refused: only https is allowed)" in msg
+    assert [h.url for h in server.hits] == [moved]
+    assert listing(tmp_path) == []
+
+    # The refusal is the mirror's alone: the next mirror is still tried.
+    mirrors = [Mirror(url=moved, md5=md5(ZIP)), Mirror(url=good, md5=md5(ZIP))]
+    assert fetch("img.zip", mirrors, tmp_path, progress=False).read_bytes() == ZIP
+    assert plain not in [h.url for h in server.hits]
+
+
+def test_https_redirects_are_followed_and_keep_the_range(server, tmp_path):
+    real = server.route("/files/img.zip", Blob(ZIP))
+    second = server.route("/b", redirect("/files/img.zip", 307))  # relative: stays on https
+    first = server.route("/a", redirect(second))
+    (tmp_path / part_name("img.zip", ZIP)).write_bytes(ZIP[:1000])
+    path = fetch("img.zip", [Mirror(url=first, md5=md5(ZIP))], tmp_path, kind="zip", progress=False)
+    assert path.read_bytes() == ZIP
+    assert [(h.url, h.headers.get("range")) for h in server.hits] == [
+        (first, "bytes=1000-"), (second, "bytes=1000-"), (real, "bytes=1000-")]
+    assert listing(tmp_path) == ["img.zip"]
+
+
+def test_redirect_loop_is_bounded(server, tmp_path):
+    loop = server.route("/loop", redirect("/loop"))
+    msg = fail("img.zip", [Mirror(url=loop, md5=md5(ZIP))], tmp_path)
+    assert f"{loop}: more than {fetch_mod.MAX_REDIRECTS} redirects" in msg
+    assert len(server.hits) == fetch_mod.MAX_REDIRECTS + 1
+
+
+def trickle_then_stall(data: bytes, release: threading.Event, piece: int = 64 << 10):
+    """First request: ``data`` in pieces 10 ms apart, stalling half-way until ``release``
+    is set; later requests: a `Blob` of ``data`` (honouring Range)."""
+    blob = Blob(data)
+
+    def serve(h, hit, n):
+        if n:
+            return blob.serve(h, hit, n)
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(data)))
+        h.send_header("Accept-Ranges", "bytes")
+        h.end_headers()
+        for start in range(0, len(data), piece):
+            if start >= len(data) // 2:
+                release.wait(30)
+            h.wfile.write(data[start:start + piece])
+            time.sleep(0.01)
+
+    return serve
+
+
+def test_download_killed_mid_way_leaves_a_partial_that_the_next_run_resumes(server, tmp_path):
+    """A real interruption: SIGKILL of the downloading process, then a new fetch in this one."""
+    data = b"PK\x03\x04" + random.Random(2).randbytes(3 << 20)  # several of fetch's 1 MiB chunks
+    release = threading.Event()
+    url = server.route("/img.zip", trickle_then_stall(data, release))
+    part = tmp_path / part_name("img.zip", data)
+    driver = ("import sys; from latentspace.fetch import Mirror, fetch; "
+              "fetch('img.zip', [Mirror(url=sys.argv[1], md5=sys.argv[2])], sys.argv[3], progress=False)")
+    proc = subprocess.Popen([sys.executable, "-c", driver, url, md5(data), str(tmp_path)],
+                            env={**os.environ, "PYTHONPATH": str(SRC)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not (part.exists() and part.stat().st_size > 0):
+            assert proc.poll() is None, f"fetch ended before it was killed: {proc.communicate()[1][-2000:]!r}"
+            assert time.monotonic() < deadline, "no partial file after 30 s"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        release.set()
+
+    assert listing(tmp_path) == [part.name]  # nothing under the final name
+    kept = part.stat().st_size
+    assert 0 < kept < len(data) and data.startswith(part.read_bytes())
+
+    path = fetch("img.zip", [Mirror(url=url, md5=md5(data))], tmp_path, kind="zip", progress=False)
+    assert md5sum(path) == md5(data)
+    assert [h.headers.get("range") for h in server.hits] == [None, f"bytes={kept}-"]
+    assert listing(tmp_path) == ["img.zip"]
 
 
 # --- Google Drive, through gdown -------------------------------------------------------------
@@ -339,7 +456,10 @@ def test_mirrors_from_params():
     ([{"drive": "x"}], "mirror 0: mirror md5 must be 32 hex"),
     ([{"drive": "x", "md5": "a" * 32, "size": -1}], "mirror 0: mirror size must be"),
     ([{"drive": "x", "md5": "a" * 32, "size": True}], "mirror 0: mirror size must be"),
-    ([{"url": "ftp://a/b", "md5": "a" * 32}], "mirror 0: mirror url must start with http"),
+    ([{"url": "ftp://a/b", "md5": "a" * 32}], "mirror 0: mirror url must start with https://"),
+    ([{"drive": "x", "md5": "a" * 32}, {"url": "http://example.org/img.zip", "md5": "a" * 32}],
+     ("mirror 1: mirror url must start with https:// (only https is allowed), got 'http://example.org/img.zip'; "
+      "allowed: exactly one of url (https URL)")),
     ([{"drive": "x/../y", "md5": "a" * 32}], "mirror 0: Google Drive id may hold only"),
     ([{"drive": "x", "md5": "a" * 32, "sha1": "f"}], "mirror 0: unknown key(s) sha1"),
     (["https://a/b"], "mirror 0: expected a mapping"),
@@ -352,13 +472,20 @@ def test_mirrors_from_params_rejects(entries, where):
     assert "allowed" in str(info.value) or "with exactly one of url" in str(info.value)
 
 
+def test_plain_http_mirror_is_refused():
+    with pytest.raises(ValueError) as info:
+        Mirror(url="http://example.org/img.zip", md5="a" * 32)
+    assert str(info.value) == ("mirror url must start with https:// (only https is allowed), "
+                               "got 'http://example.org/img.zip'")
+
+
 def test_md5sum(tmp_path):
     (tmp_path / "f").write_bytes(ZIP)
     assert md5sum(tmp_path / "f", chunk=7) == md5(ZIP)
 
 
 def test_bad_arguments(tmp_path):
-    m = [Mirror(url="http://127.0.0.1:9/x", md5="a" * 32)]
+    m = [Mirror(url="https://127.0.0.1:9/x", md5="a" * 32)]
     with pytest.raises(ValueError, match="kind"):
         fetch("x", m, tmp_path, kind="tar")
     with pytest.raises(ValueError, match="attempts"):

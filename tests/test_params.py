@@ -44,7 +44,7 @@ def test_default_params_are_valid():
     ("data.source", "folder", r"data.folder.path = '': must name img_align_celeba.zip"),
     ("data.celeba.mirrors.images", [{"url": "ftp://x/y.zip", "md5": "0" * 32}], r"images\[0\].url = 'ftp://x/y.zip': must start with http"),
     ("data.celeba.mirrors.images", [{"drive": "abc", "md5": "xyz"}], r"images\[0\].md5 = 'xyz': must be the file's MD5"),
-    ("data.celeba.mirrors.images", [{"drive": "a", "url": "http://a", "md5": "0" * 32}], "needs exactly one of url or drive"),
+    ("data.celeba.mirrors.images", [{"drive": "a", "url": "https://a", "md5": "0" * 32}], "needs exactly one of url or drive"),
     ("data.celeba.mirrors.partition", [{"drive": "a", "md5": "0" * 32, "sha": 1}], "unknown field 'sha'"),
     ("data.celeba.mirrors.attributes", [], "must have at least 1 items"),
     ("data.source", "imagenet", "must be one of synthetic, celeba, folder"),

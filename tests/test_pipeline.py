@@ -20,7 +20,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from fake_http import Blob, FakeServer
+from fake_http import Blob, FakeServer, make_test_ca
 from latentspace import synthetic
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,9 +57,8 @@ def run(args, cwd, check=True):
     return proc
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline") / "repo"
+def tiny_repo(root: Path) -> dict:
+    """A git repository at ``root`` holding this project with the TINY params; returns the params."""
     skip = shutil.ignore_patterns(".git", ".venv", "data", "models", "dvclive", "__pycache__", "cache", "tmp",
                                   "*.egg-info", ".pytest_cache", "dvc.lock")
     shutil.copytree(REPO, root, ignore=skip)
@@ -72,7 +71,16 @@ def repo(tmp_path_factory):
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"]):
         run(cmd, root)
+    return params
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline") / "repo"
+    params = tiny_repo(root)
     first = run(["dvc", "repro"], root)
+    shutil.copy(root / "dvc.lock", root.parent / "first.lock")  # later tests change the workspace
+    shutil.copytree(root / "metrics", root.parent / "first_metrics")
     return root, params, first.stdout
 
 
@@ -269,6 +277,38 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     assert (root / "models/autoencoder.keras").read_bytes() == before
 
 
+# Outputs that record how long a run took: compared without their timings.
+TIMED = {"metrics/prepare.json": ("seconds", "images_per_s"), "metrics/train.json": ("train_seconds", "train_images_per_s")}
+
+
+def lock_hashes(lock: dict) -> dict:
+    return {out["path"]: out.get("md5") for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+def test_two_clean_runs_give_byte_identical_outputs(repo, tmp_path):
+    root, _, _ = repo
+    second = tmp_path / "repo"
+    tiny_repo(second)
+    run(["dvc", "repro"], second)
+    first_lock = yaml.safe_load((root.parent / "first.lock").read_text())
+    second_lock = yaml.safe_load((second / "dvc.lock").read_text())
+    first, again = lock_hashes(first_lock), lock_hashes(second_lock)
+    assert first.keys() == again.keys()
+    assert "models/autoencoder.keras" in first and "data/images.npy" in first and "data/samples" in first
+    # dvclive's .tsv files carry wall-clock timestamps; its metrics.json is compared below.
+    differ = sorted(path for path in first if first[path] != again[path] and path not in TIMED and path != "dvclive")
+    assert differ == [], f"outputs that changed between two clean runs: {differ}"
+    for path, timings in TIMED.items():
+        a = json.loads((root.parent / "first_metrics" / Path(path).name).read_text())
+        b = json.loads((second / path).read_text())
+        assert {k: v for k, v in a.items() if k not in timings} == {k: v for k, v in b.items() if k not in timings}
+    # The same training run, epoch by epoch (the files, minus their timestamp column).
+    for metric in ("train/loss", "val/loss"):
+        curves = [[row.split("\t")[1:] for row in (r / "dvclive/plots/metrics" / f"{metric}.tsv").read_text().splitlines()]
+                  for r in (root, second)]
+        assert curves[0] == curves[1] and len(curves[0]) == TINY["train.epochs"] + 1
+
+
 @pytest.mark.parametrize("stage, key, value, message", [
     ("sample", "sample.uniform.b", [-1.0], "sample.uniform.b[0] = -1.0: must be > 0"),
     ("correlate", "correlate.M", 10**6, "correlate.M = 1000000: must be <= the number of vectors"),
@@ -311,7 +351,9 @@ def test_switching_to_celeba_is_one_exp_run(repo, tmp_path, monkeypatch):
     synthetic.write_celeba_format(fake, n, seed=5, workers=1, progress=False)
     files = {"images": "img_align_celeba.zip", "partition": "list_eval_partition.txt",
              "attributes": "list_attr_celeba.txt"}
-    with FakeServer() as server:
+
+    ca_file, tls = make_test_ca(tmp_path / "ca", ["127.0.0.1"])
+    with FakeServer(tls=tls) as server:
         conf = yaml.safe_load((root / "params.yaml").read_text())
         conf["data"]["celeba"] = {"download_dir": str(tmp_path / "downloads"), "mirrors": {
             key: [{"url": server.route(f"/{name}", Blob((fake / name).read_bytes())),
@@ -322,6 +364,7 @@ def test_switching_to_celeba_is_one_exp_run(repo, tmp_path, monkeypatch):
         run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "local mirrors"], root)
         for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             monkeypatch.delenv(key, raising=False)  # no proxy may swallow requests to 127.0.0.1
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))  # the download stage trusts the test CA
         out = run(["dvc", "exp", "run", "-n", "celeba", "-S", "data.source=celeba"], root).stdout
     for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"]:
         assert f"Running stage '{stage}'" in out

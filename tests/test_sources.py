@@ -334,26 +334,29 @@ def no_proxy_env(monkeypatch):
 
 def test_celeba_download_then_prepare_reads_the_verified_zip_in_place(celeba, tmp_path, no_proxy_env):
     downloads = tmp_path / "downloads"
-    with FakeServer() as server:
+    ca_file, tls = make_test_ca(tmp_path / "ca", ["127.0.0.1"])
+    env = {"REQUESTS_CA_BUNDLE": str(ca_file)}
+    with FakeServer(tls=tls) as server:
         params = {"data.source": "celeba", "data.celeba.download_dir": str(downloads),
                   "data.celeba.mirrors": mirrors_on(server, celeba)}
-        work, proc = run_stages(tmp_path, params)
+        work, proc = run_stages(tmp_path, params, env=env)
         assert proc.returncode == 0, proc.stderr
         assert len(server.hits) == 3
         manifest = json.loads((work / "data/raw/source.json").read_text())
         assert manifest["images"]["path"] == str(downloads / "img_align_celeba.zip")
         assert sorted(os.listdir(downloads)) == sorted(CELEBA_FILES.values())
         assert len(index_rows(work)) == N
-        run_stages(tmp_path, params, stages=("download",))  # verified copies: no new request
+        run_stages(tmp_path, params, stages=("download",), env=env)  # verified copies: no new request
         assert len(server.hits) == 3
 
 
 def test_celeba_quota_page_fails_the_stage_with_the_ways_out(celeba, tmp_path, no_proxy_env):
     downloads = tmp_path / "downloads"
-    with FakeServer() as server:
+    ca_file, tls = make_test_ca(tmp_path / "ca", ["127.0.0.1"])
+    with FakeServer(tls=tls) as server:
         params = {"data.source": "celeba", "data.celeba.download_dir": str(downloads),
                   "data.celeba.mirrors": mirrors_on(server, celeba, images_blob=Blob(QUOTA_HTML, "text/html"))}
-        work, proc = run_stages(tmp_path, params)
+        work, proc = run_stages(tmp_path, params, env={"REQUESTS_CA_BUNDLE": str(ca_file)})
     assert_failed_cleanly(work, proc, "img_align_celeba.zip: no mirror gave a good copy")
     last = proc.stderr.strip().splitlines()[-1]
     assert "quota" in last and "Try again later or add a mirror" in last and "data.source: folder" in last

@@ -111,7 +111,7 @@ def model_input(model: keras.Model, batches: keras.utils.PyDataset, *, repeat: b
     Parameters
     ----------
     repeat : bool
-        For ``fit``: one endless pass over the epochs, epoch ``e`` served by
+        For ``fit``: one endless pass over the epochs from ``batches.epoch + 1`` on, epoch ``e`` served by
         ``batches.at_epoch(e)`` (see :class:`latentspace.training.UInt8Batches`), so the
         caller must give ``steps_per_epoch=len(batches)``. Counting ``on_epoch_begin`` calls
         would not do: tf.distribute opens and drains an iterator more than it uses.
@@ -124,7 +124,7 @@ def model_input(model: keras.Model, batches: keras.utils.PyDataset, *, repeat: b
 
     def epochs():
         # Each generator counts its own epochs: tf.distribute may run one more than it uses.
-        for epoch in itertools.count() if repeat else [None]:
+        for epoch in itertools.count(batches.epoch + 1) if repeat else [None]:
             view = batches if epoch is None else batches.at_epoch(epoch)
             for i in range(len(view)):
                 yield view[i]
@@ -141,3 +141,27 @@ def set_precision(policy: str) -> None:
     if policy not in PRECISIONS:
         raise ValueError(f"train.precision = {policy!r}: must be one of {', '.join(PRECISIONS)}")
     keras.config.set_dtype_policy(policy)
+
+
+def set_deterministic(enabled: bool) -> None:
+    """Make every op deterministic, so the same seed gives the same weights on a GPU too.
+
+    Call it before the backend runs anything. TensorFlow: ``enable_op_determinism`` (ops without
+    a deterministic kernel then raise instead of varying). JAX: XLA's deterministic GPU ops.
+    PyTorch: ``use_deterministic_algorithms``. On a CPU the default kernels are already
+    repeatable (tested); on a GPU this costs speed, hence ``train.deterministic: false``.
+    """
+    if not enabled:
+        return
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif backend == "jax":
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
+    elif backend == "torch":
+        import torch
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS' own condition for determinism
+        torch.use_deterministic_algorithms(True)

@@ -5,11 +5,13 @@ file: its download quota page ("Too many users have viewed or downloaded this fi
 recently") or its virus-scan confirmation page (torchvision issues #1920, #2262, #8283;
 TFDS #1271, #1482). :func:`fetch` therefore never trusts an answer until its size, its
 first bytes and its MD5 match, and only then renames it to its final name, so a later
-stage can never take a quota page or a truncated zip for the dataset.
+stage can never take a quota page or a truncated zip for the dataset. URL mirrors must be
+https, and so must every URL they redirect to: over plain http anyone on the path can
+watch or answer, and MD5 alone is no safe guard against a crafted file.
 
 Layout in ``dest_dir`` while ``name`` is being fetched:
 
-- ``.{name}.{md5}.part``: bytes received so far from a plain URL mirror whose file has
+- ``.{name}.{md5}.part``: bytes received so far from an https URL mirror whose file has
   MD5 ``md5``. A dropped connection or Ctrl-C leaves it, and the next call resumes it with
   an HTTP Range request. Keying it by the MD5 means bytes of one file are never continued
   with bytes of another.
@@ -26,6 +28,7 @@ import itertools
 import os
 import re
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +39,7 @@ from tqdm import tqdm
 # gdown 6.5.1 rewrites every drive.google.com URL to this https form itself.
 DRIVE_URL = "https://drive.google.com/uc?id={id}"
 TIMEOUT = (10, 60)  # seconds to connect, and between two reads of the body
+MAX_REDIRECTS = 10
 CHUNK = 1 << 20
 KINDS = ("any", "zip", "text")
 
@@ -77,7 +81,7 @@ class Mirror:
     Parameters
     ----------
     url : str, optional
-        An ``http://`` or ``https://`` URL.
+        An ``https://`` URL; plain ``http://`` is refused.
     drive : str, optional
         A Google Drive file id (exactly one of ``url`` and ``drive``).
     md5 : str
@@ -95,8 +99,8 @@ class Mirror:
     def __post_init__(self):
         if (self.url is None) == (self.drive is None):
             raise ValueError("a mirror needs exactly one of url and drive")
-        if self.url is not None and not (isinstance(self.url, str) and re.match(r"https?://[^/\s]+", self.url)):
-            raise ValueError(f"mirror url must start with http:// or https://, got {self.url!r}")
+        if self.url is not None and not (isinstance(self.url, str) and re.match(r"https://[^/\s]+", self.url)):
+            raise ValueError(f"mirror url must start with https:// (only https is allowed), got {self.url!r}")
         if self.drive is not None and not (isinstance(self.drive, str) and _DRIVE_ID_RE.fullmatch(self.drive)):
             raise ValueError(f"Google Drive id may hold only letters, digits, '-' and '_', got {self.drive!r}")
         if not isinstance(self.md5, str) or not _MD5_RE.fullmatch(self.md5):
@@ -129,7 +133,7 @@ def mirrors_from_params(entries: list[dict]) -> list[Mirror]:
     ValueError
         Naming the index of the first bad entry and what is allowed there.
     """
-    allowed = "exactly one of url (http/https URL) or drive (Google Drive id), md5 (32 hex digits), optional size (bytes)"
+    allowed = "exactly one of url (https URL) or drive (Google Drive id), md5 (32 hex digits), optional size (bytes)"
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"mirrors must be a non-empty list of mappings with {allowed}; got {entries!r}")
     mirrors = []
@@ -276,7 +280,7 @@ def _sniff(head: bytes, content_type: str, kind: str) -> str | None:
     return None
 
 
-# --- plain URLs --------------------------------------------------------------------------
+# --- https URLs --------------------------------------------------------------------------
 
 
 def _from_url(mirror: Mirror, part: Path, kind: str, bar: tqdm, attempts: int) -> None:
@@ -305,7 +309,7 @@ def _http_attempt(mirror: Mirror, part: Path, kind: str, bar: tqdm) -> None:
     if have:
         headers["Range"] = f"bytes={have}-"
     try:
-        r = requests.get(mirror.url, headers=headers, stream=True, timeout=TIMEOUT)
+        r = _get_https(mirror.url, headers)
     except _DROPS as e:
         raise _Retry(f"connection failed ({type(e).__name__})") from e
     except requests.exceptions.RequestException as e:
@@ -359,6 +363,23 @@ def _http_attempt(mirror: Mirror, part: Path, kind: str, bar: tqdm) -> None:
             raise _Retry(f"connection dropped after {got} of {total if total is not None else '?'} bytes") from e
     if total is not None and got < total:
         raise _Retry(f"connection dropped after {got} of {total} bytes")
+
+
+def _get_https(url: str, headers: dict[str, str]) -> requests.Response:
+    """GET ``url`` as a stream, following redirects only to https URLs.
+
+    Redirects are followed here rather than by requests so that a hop to plain http is
+    refused before anything is sent to it.
+    """
+    for _ in range(MAX_REDIRECTS + 1):
+        r = requests.get(url, headers=headers, stream=True, timeout=TIMEOUT, allow_redirects=False)
+        if not r.is_redirect:
+            return r
+        r.close()
+        url = urllib.parse.urljoin(url, r.headers["Location"])
+        if urllib.parse.urlsplit(url).scheme != "https":
+            raise _MirrorFailed(f"redirected to {url}, refused: only https is allowed")
+    raise _MirrorFailed(f"more than {MAX_REDIRECTS} redirects")
 
 
 # --- Google Drive, through gdown -----------------------------------------------------------

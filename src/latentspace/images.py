@@ -11,6 +11,7 @@ import functools
 import io
 import math
 import os
+import warnings
 import zipfile
 import zlib
 
@@ -21,6 +22,8 @@ from latentspace.parallel import ordered_map
 from latentspace.sources import ImageSource
 
 CHUNK = 256  # images per task: large enough to amortise pickling, small for a smooth progress bar
+# What sources lists (.jpg/.jpeg/.png): other decoders (EPS would run Ghostscript) never see the bytes
+FORMATS = ("JPEG", "PNG")
 
 
 class BadImage(ValueError):
@@ -40,7 +43,9 @@ def load_face(data: bytes, *, crop: int, size: int, max_pixels: int) -> np.ndarr
 
     JPEG draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is that
     much smaller, which skips most of the decoding work (DCT scaling also averages pixels,
-    so it does not alias).
+    so it does not alias). Grayscale, CMYK, palette and alpha images are converted to RGB
+    as Pillow does (alpha is dropped); 16-bit grayscale is scaled to 8 bits, where Pillow's
+    own conversion would clip it to white.
 
     Returns
     -------
@@ -49,11 +54,16 @@ def load_face(data: bytes, *, crop: int, size: int, max_pixels: int) -> np.ndarr
     Raises
     ------
     BadImage
-        Not a readable image, more than ``max_pixels`` pixels (checked from the header,
-        before decoding: a decompression bomb never gets decoded), or smaller than ``crop``.
+        Not a JPEG or PNG Pillow can read, more than ``max_pixels`` pixels (checked from the
+        header, before decoding: a decompression bomb never gets decoded), or smaller than
+        ``crop``.
     """
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():
+            # Pillow warns above its own limit, which max_pixels never exceeds: refused below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=FORMATS)
+        with opened as img:
             width, height = img.size
             if width * height > max_pixels:
                 raise BadImage(f"{width}x{height} px exceeds prepare.max_image_pixels ({max_pixels})")
@@ -62,6 +72,8 @@ def load_face(data: bytes, *, crop: int, size: int, max_pixels: int) -> np.ndarr
             want = min(1.0, 2 * size / crop)
             img.draft("RGB", (math.ceil(width * want), math.ceil(height * want)))
             scale = img.size[0] / width  # 1, 1/2, 1/4 or 1/8 after draft
+            if img.mode.startswith("I"):  # 16-bit grayscale PNG: "I;16" (or "I")
+                img = Image.fromarray(np.rint(np.asarray(img, dtype=np.float32) / 257).clip(0, 255).astype(np.uint8))
             if img.mode != "RGB":  # converting an RGB image would only copy it (a fifth of the time)
                 img = img.convert("RGB")
             scaled_box = tuple(v * scale for v in box)
@@ -69,7 +81,10 @@ def load_face(data: bytes, *, crop: int, size: int, max_pixels: int) -> np.ndarr
             return np.asarray(out, dtype=np.uint8)
     except UnidentifiedImageError:
         raise BadImage("not an image Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        raise BadImage(f"more than {2 * Image.MAX_IMAGE_PIXELS} px (Pillow's decompression-bomb limit), "
+                       f"above prepare.max_image_pixels ({max_pixels})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, BadImage):
             raise
         raise BadImage(f"cannot decode ({exc})") from None

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import json
 import os
+import re
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -24,20 +27,53 @@ class InputError(ValueError):
     """An input file or array is missing or does not satisfy the stage's contract."""
 
 
+def _temp_prefix(path: Path, name: str) -> str:
+    # Host and pid in the name let a later run tell a dead run's leftover from a live one's.
+    return f".{name}.{socket.gethostname()}-{os.getpid()}."
+
+
+def _remove_dead_leftovers(path: Path, name: str, suffix: str) -> None:
+    """Delete temporaries of ``path`` left by killed runs on this host (SIGKILL skips cleanup)."""
+    host = socket.gethostname()
+    pattern = re.compile(rf"\.{re.escape(name)}\.{re.escape(host)}-(\d+)\.[^/]*{re.escape(suffix)}")
+    for leftover in path.parent.glob(f".{glob.escape(name)}.*{glob.escape(suffix)}"):
+        match = pattern.fullmatch(leftover.name)
+        if match and not _alive(int(match[1])):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     With ``directory=True`` the temporary path is an empty directory. On failure the
-    temporary file or directory is removed and ``path`` is left untouched.
+    temporary file or directory is removed and ``path`` is left untouched. A run killed
+    outright (SIGKILL, power loss) leaves its temporary behind, never a truncated ``path``;
+    the next write of ``path`` on the same host deletes such leftovers.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        _remove_dead_leftovers(path, path.name, ".tmp")
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path, path.name), suffix=".tmp", dir=path.parent))
     else:
         # Keep the real suffix last: some writers (Keras) check it.
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        suffix = f".tmp{path.suffix}"
+        _remove_dead_leftovers(path, path.stem, suffix)
+        fd, name = tempfile.mkstemp(prefix=_temp_prefix(path, path.stem), suffix=suffix, dir=path.parent)
         os.close(fd)
         tmp = Path(name)
     try:
@@ -113,6 +149,42 @@ def load_npy(path: str | Path, *, mmap: bool = False, ndim: int | None = None) -
     if ndim is not None and array.ndim != ndim:
         raise InputError(f"{path}: expected a {ndim}-D array, got shape {array.shape}")
     return array
+
+
+def load_latents(path: str | Path, *, mmap: bool = True, latent_dim: int | None = None,
+                 chunk_rows: int = 65536) -> np.ndarray:
+    """Load latent vectors, refusing what would silently poison every statistic after it.
+
+    Returns
+    -------
+    z : ndarray of shape (n, latent_dim), floating
+        A memory map if ``mmap``.
+
+    Raises
+    ------
+    InputError
+        Not a 2-D float array, no rows, ``latent_dim`` given and not matched, or any NaN or
+        Inf (a diverged model encodes to them); the message names the first bad row.
+    """
+    z = load_npy(path, mmap=mmap, ndim=2)
+    if z.dtype.kind != "f" or not len(z):
+        raise InputError(f"{path}: expected latent vectors, a float array of shape (n >= 1, dim); "
+                         f"got {z.dtype} of shape {z.shape}")
+    check_latent_dim(path, z, latent_dim)
+    for start in range(0, len(z), chunk_rows):  # chunked: a memory map stays on disk
+        bad = ~np.isfinite(z[start:start + chunk_rows])
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise InputError(f"{path}: vector {start + row} has {z[start + row, column]} in component {column}; "
+                             "latent vectors must be finite (did training diverge? see metrics/train.json)")
+    return z
+
+
+def check_latent_dim(path: str | Path, z: np.ndarray, latent_dim: int | None) -> None:
+    """InputError if the vectors in ``path`` do not have the model's ``latent_dim`` components."""
+    if latent_dim is not None and z.shape[1] != latent_dim:
+        raise InputError(f"{path}: vectors of {z.shape[1]} components, but the model's latent space has "
+                         f"{latent_dim}; re-run the stages after train (dvc repro)")
 
 
 def run_stage(main: Callable[[], None]) -> None:

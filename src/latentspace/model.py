@@ -88,11 +88,77 @@ def build_decoder(cfg: ArchitectureConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name="decoder")
 
 
+def save_model(model: keras.Model, path) -> None:
+    """Save ``model`` in Keras' ``.keras`` format, written atomically and reproducibly.
+
+    Keras stamps the file with the time of saving (``date_saved`` in ``metadata.json`` and the
+    zip entry of the weights) and numbers shared objects in ``config.json`` by their memory
+    address. The time is dropped and the numbers become 0, 1, ... in order of appearance, so
+    the same weights give the same bytes: DVC then sees a retrained but identical model as
+    unchanged and does not re-run what follows it.
+    """
+    import json
+    import zipfile
+
+    from latentspace.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        keras.saving.save_model(model, tmp)
+        with zipfile.ZipFile(tmp) as saved:
+            entries = [(info, saved.read(info)) for info in saved.infolist()]
+        with zipfile.ZipFile(tmp, "w") as out:
+            for info, data in entries:
+                if info.filename == "metadata.json":
+                    metadata = json.loads(data)
+                    metadata.pop("date_saved", None)
+                    data = json.dumps(metadata).encode()
+                elif info.filename == "config.json":
+                    data = json.dumps(_renumber_shared_objects(json.loads(data), {})).encode()
+                fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+                out.writestr(fixed, data)
+
+
+def _renumber_shared_objects(node, ids: dict):
+    """``node`` with every ``shared_object_id`` replaced by its order of first appearance."""
+    if isinstance(node, list):
+        return [_renumber_shared_objects(item, ids) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: ids.setdefault(value, len(ids)) if key == "shared_object_id"
+            else _renumber_shared_objects(value, ids) for key, value in node.items()}
+
+
+def load_autoencoder(path) -> keras.Model:
+    """The autoencoder saved by the train stage.
+
+    ``safe_mode=True`` (Keras' default, stated here on purpose): a file whose config holds
+    Python code (a ``Lambda`` layer's bytecode) is refused instead of run.
+
+    Raises
+    ------
+    latentspace.io.InputError
+        If the file is missing, not a ``.keras`` archive, or not loadable safely.
+    """
+    from latentspace.io import InputError, require_file
+
+    path = require_file(path, "the train stage")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise InputError(f"{path}: not a loadable .keras autoencoder ({reason}); re-run the train stage") from None
+
+
 def load_part(path, part: str) -> keras.Model:
     """The ``"encoder"`` or ``"decoder"`` of an autoencoder saved by the train stage."""
-    from latentspace.io import require_file
+    from latentspace.io import InputError
 
-    return keras.saving.load_model(require_file(path, "the train stage")).get_layer(part)
+    model = load_autoencoder(path)
+    try:
+        return model.get_layer(part)
+    except ValueError:
+        raise InputError(f"{path}: has no {part!r} part; expected the train stage's autoencoder") from None
 
 
 def build_autoencoder(cfg: ArchitectureConfig) -> keras.Model:

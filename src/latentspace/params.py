@@ -109,8 +109,8 @@ class MirrorSpec:
         where = value.get("url", value.get("drive"))
         if not isinstance(where, str) or not where:
             _fail(key, value, "url / drive must be a non-empty string")
-        if "url" in value and not where.startswith(("http://", "https://")):
-            _fail(f"{key}.url", where, "must start with http:// or https://")
+        if "url" in value and not where.startswith("https://"):
+            _fail(f"{key}.url", where, "must start with https:// (plain http is refused: nothing checks who answers)")
         md5 = value.get("md5")
         if not isinstance(md5, str) or len(md5) != 32 or any(c not in "0123456789abcdef" for c in md5.lower()):
             _fail(f"{key}.md5", md5, "must be the file's MD5, 32 hex digits")
@@ -146,6 +146,8 @@ SCHEMA: dict = {
             "mirrors": {key: ListOf(MirrorSpec()) for key in ("images", "partition", "attributes")},
         },
         "folder": {"path": Text()},
+        # Bounds on an image archive (a zip bomb or a mistaken path stops here, before any decoding)
+        "archive": {"max_members": INT_POS, "max_total_gib": FLOAT_POS},
     },
     "prepare": {
         "crop": Number(int, 8),
@@ -177,6 +179,8 @@ SCHEMA: dict = {
         "precision": Choice(PRECISIONS),
         "distribution": Choice(DISTRIBUTIONS),
         "steps_per_execution": Number(int, 1, 10_000),
+        "deterministic": Boolean(),
+        "backup_dir": Text(allow_empty=False),
     },
     "encode": {"batch_size": INT_POS},
     "stats": {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace.io import InputError, load_npy, require_file
+from latentspace.io import InputError, load_latents, require_file
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,7 @@ def load_sample_sets(directory: str | Path, latent_dim: int) -> list[SampleSet]:
     for entry in manifest:
         if not isinstance(entry, dict) or not {"file", "sampler", "label"} <= set(entry):
             raise InputError(f"{manifest_path}: every entry needs 'file', 'sampler' and 'label', got {entry!r}")
-        vectors = load_npy(directory / entry["file"], ndim=2)
-        if vectors.shape[1] != latent_dim or not len(vectors):
-            raise InputError(f"{directory / entry['file']}: expected shape (n >= 1, {latent_dim}), "
-                             f"got {vectors.shape}")
+        vectors = load_latents(directory / entry["file"], mmap=False, latent_dim=latent_dim)
         sets.append(SampleSet(entry["file"], entry["sampler"], entry["label"], vectors))
     names = [s.column for s in sets]
     if len(set(names) | {"real", "baseline"}) != len(names) + 2:

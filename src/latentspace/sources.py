@@ -12,9 +12,11 @@ import hashlib
 import json
 import os
 import posixpath
+import stat
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NoReturn
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 MANIFEST = "source.json"
@@ -24,6 +26,24 @@ ANNOTATION_NAMES = {"partition": "list_eval_partition", "attributes": "list_attr
 
 class SourceError(ValueError):
     """The images' location does not hold usable images, or changed since it was recorded."""
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on an image zip, checked from its central directory before anything is read.
+
+    The stages take them from params.yaml: ``ArchiveLimits(**params["data"]["archive"])``.
+
+    Parameters
+    ----------
+    max_members : int or None
+        Most members (files and folders) allowed; None is unbounded.
+    max_total_gib : float or None
+        Most uncompressed bytes of all members together, in GiB; None is unbounded.
+    """
+
+    max_members: int | None = None
+    max_total_gib: float | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +68,9 @@ class ImageSource:
     def resolve(self, base: str | os.PathLike) -> "ImageSource":
         return ImageSource(self.kind, str(Path(base, self.path)), self.fingerprint)
 
-    def open(self) -> "ZipImages | DirImages":
-        return ZipImages(self.path) if self.kind == "zip" else DirImages(self.path)
+    def open(self, limits: ArchiveLimits | None = None) -> "ZipImages | DirImages":
+        """A reader of the images; ``limits`` bound a zip (a folder has none)."""
+        return ZipImages(self.path, limits) if self.kind == "zip" else DirImages(self.path)
 
 
 def _is_image(relpath: str) -> bool:
@@ -84,26 +105,51 @@ class ZipImages(_Reader):
     """Read access to the images of a zip archive, by image id (member path without a
     shared top-level folder: ``000001.jpg`` for CelebA's ``img_align_celeba/000001.jpg``).
 
-    Members with absolute paths or ``..`` components make the whole archive refused:
-    CelebA's tools never write them, and a later unpack would escape its folder.
+    The whole archive is refused (:class:`SourceError` naming it and the member) if a
+    member has an absolute path or ``..`` component, or is a symbolic link (CelebA's tools
+    never write them, and a later unpack would escape its folder), or if two images have
+    the same id (which one is meant would depend on the reader). ``limits`` are checked
+    first, from the central directory, before any member is read.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, limits: ArchiveLimits | None = None):
         self.path = Path(path)
         try:
             self._zip = zipfile.ZipFile(self.path)
         except (OSError, zipfile.BadZipFile) as exc:
             raise SourceError(f"{self.path}: not a readable zip archive ({exc})") from None
+        infos = self._zip.infolist()
+        if limits is not None:
+            self._check_limits(infos, limits)
         members = {}
-        for info in self._zip.infolist():
+        for info in infos:
             name = info.filename
             if name.startswith("/") or ".." in posixpath.normpath(name).split("/") or ":" in name.split("/")[0]:
-                raise SourceError(f"{self.path}: refusing an archive with the unsafe member path {name!r}")
-            if not info.is_dir() and _is_image(name):
-                members[name] = info
+                self._refuse(f"the unsafe member path {name!r} (member paths must be relative, without '..')")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                self._refuse(f"the symbolic link member {name!r} (only files and folders are allowed)")
+            key = posixpath.normpath(name)  # "a//b.jpg" and "./a/b.jpg" would unpack onto "a/b.jpg"
+            if not info.is_dir() and _is_image(key):
+                if key in members:
+                    first = members[key].filename
+                    both = repr(name) if first == name else f"{first!r} and {name!r}"
+                    self._refuse(f"two members at {both} (each image path must appear once)")
+                members[key] = info
         prefix = _common_folder(list(members))
         self._members = {name[len(prefix):]: info for name, info in members.items()}
         self.ids = sorted(self._members)
+
+    def _refuse(self, what: str) -> NoReturn:
+        self._zip.close()
+        raise SourceError(f"{self.path}: refusing an archive with {what}")
+
+    def _check_limits(self, infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+        if limits.max_members is not None and len(infos) > limits.max_members:
+            self._refuse(f"{len(infos)} members, more than data.archive.max_members ({limits.max_members})")
+        total = sum(info.file_size for info in infos)
+        if limits.max_total_gib is not None and total > limits.max_total_gib * 2**30:
+            self._refuse(f"{total} bytes ({total / 2**30:.3g} GiB) uncompressed, more than "
+                         f"data.archive.max_total_gib ({limits.max_total_gib})")
 
     def size(self, image_id: str) -> int:
         return self._members[image_id].file_size
@@ -116,18 +162,51 @@ class ZipImages(_Reader):
 
 
 class DirImages(_Reader):
-    """Read access to the image files under a folder (recursively), by path relative to it."""
+    """Read access to the image files under a folder (recursively), by path relative to it.
+
+    Hidden files and folders are skipped. A symbolic link to an image or a folder must stay
+    inside the folder: one that leads outside it (or nowhere) is refused with a
+    :class:`SourceError` naming it, since the folder would not hold the images it lists and
+    an unpacked download could point the stage at any file. A link to a folder inside is
+    not descended (its images are listed under their own path). An image name that is not
+    a regular file is refused too (reading a FIFO would block the stage).
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if not self.path.is_dir():
             raise SourceError(f"{self.path}: not a folder")
-        ids = []
-        for root, dirs, files in os.walk(self.path):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            rel = Path(root).relative_to(self.path).as_posix()
-            ids += [f if rel == "." else f"{rel}/{f}" for f in files if _is_image(f)]
+        root = os.path.realpath(self.path)
+        ids, todo = [], [""]
+        while todo:
+            rel = todo.pop()
+            try:
+                entries = list(os.scandir(self.path / rel))
+            except OSError as exc:
+                raise SourceError(f"{self.path / rel}: cannot list the folder ({exc.strerror})") from None
+            for entry in entries:
+                name = rel + entry.name
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink() and (entry.is_dir() or _is_image(entry.name)):
+                    self._check_link(name, root)
+                    if entry.is_dir():
+                        continue  # its images are listed under their own path
+                if entry.is_dir():
+                    todo.append(f"{name}/")
+                elif _is_image(entry.name):
+                    if not entry.is_file():
+                        raise SourceError(f"{self.path}: refusing {name!r}, which is not a regular file")
+                    ids.append(name)
         self.ids = sorted(ids)
+
+    def _check_link(self, name: str, root: str) -> None:
+        target = os.path.realpath(self.path / name)
+        if os.path.commonpath([root, target]) != root:
+            raise SourceError(f"{self.path}: refusing the symbolic link {name!r}, which leads outside the "
+                              f"folder (to {target}); links must stay inside it")
+        if not os.path.exists(target):
+            raise SourceError(f"{self.path}: refusing the broken symbolic link {name!r}")
 
     def size(self, image_id: str) -> int:
         return (self.path / image_id).stat().st_size
@@ -170,7 +249,7 @@ def _annotations(folder: Path) -> dict:
     return found
 
 
-def locate(path: str | os.PathLike) -> Located:
+def locate(path: str | os.PathLike, *, limits: ArchiveLimits | None = None) -> Located:
     """Find the images (and annotations) of a local copy of CelebA, or of any faces.
 
     Accepted, in this order:
@@ -182,7 +261,14 @@ def locate(path: str | os.PathLike) -> Located:
     - any folder of JPEG/PNG images (searched recursively).
 
     Annotation tables (``list_eval_partition`` and ``list_attr_celeba``, ``.txt`` or
-    Kaggle's ``.csv``) are taken from the folder given, or the zip's folder.
+    Kaggle's ``.csv``) are taken from the folder given, or the zip's folder. ``limits``
+    bound a zip (see :class:`ZipImages`); None leaves it unbounded.
+
+    Raises
+    ------
+    SourceError
+        Nothing usable at ``path``, no images, or an archive or folder refused by
+        :class:`ZipImages` or :class:`DirImages`.
     """
     path = Path(path).expanduser().absolute()
     if path.is_file():
@@ -201,7 +287,7 @@ def locate(path: str | os.PathLike) -> Located:
             kind, images, layout = "dir", path, "images"
     else:
         raise SourceError(f"{path}: no such file or folder")
-    with ImageSource(kind, str(images)).open() as reader:
+    with ImageSource(kind, str(images)).open(limits) as reader:
         ids = reader.ids
     if not ids:
         raise SourceError(f"{images}: no .jpg/.jpeg/.png images found")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+import re
+import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
 
 from latentspace.distribution import model_input, replicas
+from latentspace.io import atomic_path, save_json
 from latentspace.model import ArchitectureConfig, build_autoencoder
 
 
@@ -41,13 +47,16 @@ class UInt8Batches(keras.utils.PyDataset):
         With 1, Keras fetches each batch between steps and a 2-core CPU trains about a third
         slower than from an in-memory float32 array; with 2 it keeps pace. Batch contents and
         order do not depend on the thread count.
+    first_epoch : int
+        The epoch the first ``on_epoch_begin`` starts (a resumed run's ``initial_epoch``).
     """
 
-    def __init__(self, images, indices, batch_size: int, *, seed: int | None = None, threads: int = 1):
+    def __init__(self, images, indices, batch_size: int, *, seed: int | None = None, threads: int = 1,
+                 first_epoch: int = 0):
         super().__init__(workers=threads, use_multiprocessing=False)
         self.images, self.batch_size, self.seed = images, batch_size, seed
         self.indices = np.asarray(indices)
-        self.epoch = -1
+        self.epoch = first_epoch - 1
         self.order = self.indices
 
     def __len__(self) -> int:
@@ -91,6 +100,100 @@ class LiveLogger(keras.callbacks.Callback):
                 self.live.log_metric(self.names[key], float(value))
         self.live.next_step()
 
+    def replay(self, history: dict[str, list[float]]) -> None:
+        """Log the epochs of a resumed run that an earlier, interrupted run trained."""
+        for epoch in range(max(map(len, history.values()), default=0)):
+            self.on_epoch_end(epoch, {key: values[epoch] for key, values in history.items()})
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """The training state after every epoch, so a killed run resumes from its last finished one.
+
+    Each epoch's state is one folder ``epoch-NNNN/`` holding the weights (with the optimizer's
+    state) and the losses so far, written under a temporary name and renamed when complete;
+    the older one is deleted afterwards. A kill at any moment leaves the last complete epoch
+    readable. (Keras' ``BackupAndRestore`` writes the weights and the epoch number as two files
+    in place, so a kill between the two writes would resume the wrong epoch, and it keeps no
+    losses for the curves.)
+
+    Parameters
+    ----------
+    directory : path
+        Used by this run alone: see :meth:`for_run`. Keep it outside the stage's outputs,
+        which DVC deletes before it runs a stage.
+    """
+
+    _EPOCH = re.compile(r"epoch-(\d{4,})")
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = Path(directory)
+        self.history: dict[str, list[float]] = {}
+
+    @classmethod
+    def for_run(cls, root, config: dict, files=()) -> "EpochBackup":
+        """A backup under ``root`` named by a hash of ``config`` and of the contents of ``files``,
+        so a run with other params or data never resumes from this one's state."""
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+        for path in files:
+            with open(path, "rb") as f:
+                digest.update(hashlib.file_digest(f, "sha256").digest())
+        return cls(Path(root, digest.hexdigest()[:20]))
+
+    def _epochs(self) -> list[int]:
+        if not self.directory.is_dir():
+            return []
+        found = (self._EPOCH.fullmatch(p.name) for p in self.directory.iterdir())
+        return sorted(int(m[1]) for m in found if m)
+
+    def _folder(self, epoch: int) -> Path:
+        return self.directory / f"epoch-{epoch:04d}"
+
+    def completed(self) -> tuple[int, dict[str, list[float]]]:
+        """Epochs finished by earlier runs, and their losses (``history[key][epoch]``); ``0, {}`` if none."""
+        epochs = self._epochs()
+        if not epochs:
+            return 0, {}
+        state = json.loads((self._folder(epochs[-1]) / "state.json").read_text())
+        return state["epochs"], state["history"]
+
+    def restore(self, model: keras.Model) -> int:
+        """Load the last finished epoch's weights and optimizer state into the compiled
+        ``model``; return the number of epochs already trained (0: nothing to resume)."""
+        done, self.history = self.completed()
+        if done:
+            model.optimizer.build(model.trainable_variables)  # its variables must exist to be loaded
+            model.load_weights(self._folder(done) / "model.weights.h5")
+            states = np.load(self._folder(done) / "seed_states.npy", allow_pickle=False)
+            for variable, state in zip(_seed_states(model), states, strict=True):
+                variable.assign(state)
+        return done
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        with atomic_path(self._folder(epoch + 1), directory=True) as tmp:
+            self.model.save_weights(tmp / "model.weights.h5")
+            np.save(tmp / "seed_states.npy", _seed_state_values(self.model))
+            save_json(tmp / "state.json", {"epochs": epoch + 1, "history": self.history})
+        for old in self._epochs()[:-1]:
+            shutil.rmtree(self._folder(old), ignore_errors=True)
+
+    def clear(self) -> None:
+        """Delete the backup: call it once the trained model is safely saved."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _seed_states(model: keras.Model) -> list:
+    # Dropout draws its masks from a SeedGenerator whose counter save_weights leaves out.
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def _seed_state_values(model: keras.Model) -> np.ndarray:
+    """Shape (n_generators, 2): every SeedGenerator's counter, in the model's variable order."""
+    values = [keras.ops.convert_to_numpy(v) for v in _seed_states(model)]
+    return np.stack(values) if values else np.zeros((0, 2), np.uint32)
+
 
 def compile_autoencoder(model: keras.Model, *, optimizer: str, learning_rate: float, loss: str,
                         steps_per_execution: int = 1) -> None:
@@ -100,7 +203,7 @@ def compile_autoencoder(model: keras.Model, *, optimizer: str, learning_rate: fl
 
 def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, seed: int, epochs: int,
                       batch_size: int, optimizer: str, learning_rate: float, loss: str, loader_threads: int = 1,
-                      steps_per_execution: int = 1, callbacks=(), verbose=0):
+                      steps_per_execution: int = 1, backup: EpochBackup | None = None, callbacks=(), verbose=0):
     """Build, compile and fit the autoencoder on ``images[train_idx]``, scoring ``images[val_idx]``.
 
     Run it inside :func:`latentspace.distribution.distributed` to train on several devices,
@@ -113,25 +216,33 @@ def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, se
     train_idx, val_idx : ndarray of shape (n_train,), (n_val,)
     seed : int
         Seeds the initial weights, dropout and the order of the batches.
+    backup : EpochBackup or None
+        Save the state after every epoch there, and first resume from it if an earlier run
+        was interrupted. The resumed run ends with the same weights as an uninterrupted one
+        (where the ops are deterministic): epoch ``e``'s batches depend only on ``seed`` and ``e``.
 
     Returns
     -------
     model : keras.Model
-    history : dict of str to list of float, e.g. ``history["val_loss"][epoch]``
+    history : dict of str to list of float, e.g. ``history["val_loss"][epoch]``, resumed epochs included
     """
     keras.utils.set_random_seed(seed)
     model = build_autoencoder(cfg)
     compile_autoencoder(model, optimizer=optimizer, learning_rate=learning_rate, loss=loss,
                         steps_per_execution=steps_per_execution)
-    train_batches = UInt8Batches(images, train_idx, batch_size, seed=seed, threads=loader_threads)
+    first_epoch = backup.restore(model) if backup is not None else 0
+    train_batches = UInt8Batches(images, train_idx, batch_size, seed=seed, threads=loader_threads,
+                                 first_epoch=first_epoch)
     val_batches = UInt8Batches(images, val_idx, batch_size, threads=loader_threads)
     # shuffle=False: the batches are already in their seeded order; Keras would otherwise also
     # permute a PyDataset's batches with Python's global `random`, and only on some input paths.
-    history = model.fit(model_input(model, train_batches, repeat=True), steps_per_epoch=len(train_batches),
-                        validation_data=model_input(model, val_batches, repeat=True),
-                        validation_steps=len(val_batches), epochs=epochs, shuffle=False, verbose=verbose,
-                        callbacks=list(callbacks))
-    return model, history.history
+    fit = model.fit(model_input(model, train_batches, repeat=True), steps_per_epoch=len(train_batches),
+                    validation_data=model_input(model, val_batches, repeat=True),
+                    validation_steps=len(val_batches), initial_epoch=first_epoch, epochs=epochs, shuffle=False,
+                    verbose=verbose, callbacks=[*([backup] if backup is not None else []), *callbacks])
+    if backup is None:
+        return model, fit.history
+    return model, backup.history
 
 
 class RowBatches(keras.utils.PyDataset):
