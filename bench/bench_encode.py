@@ -106,7 +106,7 @@ def main():
     with tempfile.TemporaryDirectory(dir=args.tmp_dir) as tmp:
         path = Path(tmp, "images.npy")
         write_s, _ = timed(write_noise_images, path, args.n, args.size, args.seed)
-        images = np.load(path, mmap_mode="r")  # (n, S, S, 3) uint8
+        images = np.load(path, mmap_mode="r", allow_pickle=False)  # (n, S, S, 3) uint8
         print(f"wrote {args.n} images of {args.size}px ({images.nbytes / MIB:.0f} MiB) in {write_s:.1f} s", flush=True)
 
         predict_in_batches(encoder, images[: 2 * args.batch_size], args.batch_size)  # trace and warm up

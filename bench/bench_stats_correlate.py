@@ -107,7 +107,7 @@ def measure(call, repeats):
 
 def stats_stage(path, bin_width, steps):
     """The `stats` stage's computations on the memory-mapped vectors (stages/stats.py)."""
-    z = np.load(path, mmap_mode="r")
+    z = np.load(path, mmap_mode="r", allow_pickle=False)
     with steps("component_moments"):
         mean, std = stats.component_moments(z)
     with steps("binned_counts + peak_and_halfwidth"):
@@ -120,7 +120,7 @@ def stats_stage(path, bin_width, steps):
 
 def pearson_stage(path, steps):
     with steps("pearson"):
-        return correlation.pearson(np.load(path, mmap_mode="r"))
+        return correlation.pearson(np.load(path, mmap_mode="r", allow_pickle=False))
 
 
 def main():
@@ -143,7 +143,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, blas_limit:
         path = Path(tmp, "z.npy")
         write_latents(path, args.n, args.dim, args.seed)
-        z_in_memory = np.load(path)  # before tracing: the input is not extra memory
+        z_in_memory = np.load(path, allow_pickle=False)  # before tracing: the input is not extra memory
         input_mib = z_in_memory.nbytes / MIB
 
         def corrcoef(steps):

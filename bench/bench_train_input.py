@@ -39,7 +39,7 @@ def main():
     parser.add_argument("--out", default="bench/results/train_input.json")
     args = parser.parse_args()
 
-    images = np.load(args.images, mmap_mode="r")[: args.n]
+    images = np.load(args.images, mmap_mode="r", allow_pickle=False)[: args.n]
     n, size = len(images), images.shape[1]
     cfg = ArchitectureConfig(size, 256, (64, 64, 128, 128), (3, 3, 3, 3), (2, 2, 2, 2), True, "leaky_relu")
     x = np.asarray(images, dtype=np.float32) / 255.0

@@ -8,17 +8,12 @@ from its last finished epoch and ends with the same weights.
 import argparse
 import time
 
-import keras
 import numpy as np
-from dvclive import Live
 
 from latentspace import grids
-from latentspace.distribution import distributed, set_deterministic, set_precision
-from latentspace.io import load_npy, run_stage, save_json, save_png
-from latentspace.model import ArchitectureConfig, save_model
+from latentspace.io import after_commit, atomic_path, load_npy, run_stage, save_json, save_png
 from latentspace.params import load_params
 from latentspace.splits import split_indices
-from latentspace.training import EpochBackup, LiveLogger, predict_in_batches, psnr, to_model_input, train_autoencoder
 
 
 def main():
@@ -38,6 +33,15 @@ def main():
     train_idx, holdout_idx = split_indices(args.index, len(images))
     val_idx = holdout_idx[: t["validation_images"]]
 
+    # Keras starts TensorFlow, which logs on import: only once params and inputs passed their checks
+    import keras
+    from dvclive import Live
+
+    from latentspace.distribution import distributed, set_deterministic, set_precision
+    from latentspace.model import ArchitectureConfig, save_model
+    from latentspace.training import (EpochBackup, LiveLogger, predict_in_batches, psnr, to_model_input,
+                                      train_autoencoder)
+
     cfg = ArchitectureConfig(
         image_size=images.shape[1], latent_dim=m["latent_dim"], filters=tuple(m["filters"]),
         kernel_sizes=tuple(m["kernel_sizes"]), strides=tuple(m["strides"]),
@@ -52,7 +56,8 @@ def main():
     if done:
         print(f"train: resuming after epoch {done} of {t['epochs']} from {backup.directory}", flush=True)
     with distributed(t["distribution"]) as replicas:
-        with Live(dir=args.live, dvcyaml=None, save_dvc_exp=False) as live:
+        with atomic_path(args.live, directory=True) as live_dir, \
+                Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
             logger = LiveLogger(live, {"loss": "train/loss", "val_loss": "val/loss"})
             logger.replay(earlier)
             start = time.perf_counter()
@@ -81,7 +86,7 @@ def main():
         "train_images_per_s": round((t["epochs"] - done) * len(train_idx) / seconds, 1) if t["epochs"] > done else None,
         "replicas": replicas,
     })
-    backup.clear()  # only now: a kill before this point still resumes instead of starting over
+    after_commit(backup.clear)  # only once the outputs are in place: a kill before still resumes
 
 
 if __name__ == "__main__":

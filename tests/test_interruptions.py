@@ -210,8 +210,8 @@ def test_killed_prepare_keeps_the_previous_outputs(tmp_path):
 
     kill_when(proc, mid_way, log=log)
     assert snapshot(outs) == before
-    [leftover] = leftovers(data)  # SIGKILL gives no chance to clean up
-    assert leftover.startswith(".images.") and leftover.endswith(".tmp.npy")
+    # SIGKILL gives no chance to clean up: the temporaries of the three outputs stay
+    assert sorted(name.split(".")[1] for name in leftovers(data)) == ["images", "index", "skipped"]
 
     again = run_stage("prepare", args)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -274,6 +274,45 @@ def test_a_write_killed_half_way_leaves_the_old_file_and_is_cleaned_up_next_time
     save_npy(target, np.arange(4))
     np.testing.assert_array_equal(np.load(target), np.arange(4))
     assert leftovers(tmp_path) == [live.name]
+
+
+STAGE_WRITING_TWO_OUTPUTS = """
+import os, signal, sys
+import numpy as np
+from latentspace.io import after_commit, run_stage, save_json, save_npy
+folder, how = sys.argv[1], sys.argv[2]
+
+def main():
+    save_json(folder + "/a.json", {"new": True})
+    after_commit(lambda: print("committed", os.path.exists(folder + "/b.npy"), flush=True))
+    if how == "bad input":
+        raise ValueError("the second output's input is bad")
+    save_npy(folder + "/b.npy", np.arange(3))
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+run_stage(main)
+"""
+
+
+@pytest.mark.parametrize("how, code", [("kill", -signal.SIGKILL), ("bad input", 2), ("finish", 0)])
+def test_a_stage_renames_all_its_outputs_at_its_end_or_none(tmp_path, how, code):
+    (tmp_path / "a.json").write_text("old")
+    save_npy(tmp_path / "b.npy", np.zeros(2))
+    before = snapshot([tmp_path / "a.json", tmp_path / "b.npy"])
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run([sys.executable, "-c", STAGE_WRITING_TWO_OUTPUTS, str(tmp_path), how], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == code, proc.stderr
+    after = snapshot([tmp_path / "a.json", tmp_path / "b.npy"])
+    if how == "finish":
+        assert json.loads(after["a.json"]) == {"new": True} and np.load(tmp_path / "b.npy").tolist() == [0, 1, 2]
+        assert proc.stdout == "committed True\n" and leftovers(tmp_path) == []
+    else:  # both old: the first output was written, but not renamed into place
+        assert after == before and "committed" not in proc.stdout
+        assert len(leftovers(tmp_path)) == (2 if how == "kill" else 0)
+        assert proc.stderr.strip().splitlines()[-1:] == ([] if how == "kill" else
+                                                         ["error: the second output's input is bad"])
 
 
 def test_a_failed_write_removes_its_temporary_and_keeps_the_old_file(tmp_path):

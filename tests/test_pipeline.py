@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,14 @@ def set_param(params: dict, dotted: str, value) -> None:
     for key in parents:
         node = node[key]
     node[last] = value
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without TensorFlow's start-up lines, which TF_CPP_MIN_LOG_LEVEL cannot silence
+    (tensorflow/tensorflow#100442), and without prepare's per-image "skipped" notes."""
+    return [line for line in stderr.strip().splitlines()
+            if not (line.startswith(("WARNING: All log messages before absl", "skipped ", "To enable the following"))
+                    or re.match(r"[IWE]\d{4} ", line) or "%|" in line)]  # the last: tqdm's bars
 
 
 def run(args, cwd, check=True):
@@ -319,6 +328,12 @@ def test_two_clean_runs_give_byte_identical_outputs(repo, tmp_path):
     ("sample", "sample.neighbourhood.t_max", [1.5], "sample.neighbourhood.t_max[0] = 1.5: must be <= 1"),
     ("sample", "sample.mixture.k", [10**4], "sample.mixture.k[0] = 10000: must be <= 100"),
     ("download", "data.source", "folder", "data.folder.path = '': must name img_align_celeba.zip"),
+    ("train", "train.epochs", "ten", "train.epochs = 'ten': must be an integer"),
+    ("train", "train.precision", "float64", "train.precision = 'float64': must be one of float32"),
+    ("train", "model.strides", [2, 2, 2, 3], "must be divisible by the product of model.strides (24)"),
+    ("sample", "sample.sed", 1, "unknown key 'sample.sed' (did you mean 'seed'?)"),
+    ("prepare", "prepare.crop", 400, "smaller than prepare.crop (400 px)"),
+    ("prepare", "data.archive.max_members", 10, "more than data.archive.max_members (10)"),
 ])
 def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, value, message):
     root, params, _ = repo
@@ -332,12 +347,71 @@ def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, valu
                    "--out", str(out / "samples")],
         "correlate": ["--z", "data/z.npy", "--data", str(out), "--metrics", str(out / "c.json"),
                       "--plots", str(out)],
+        "train": ["--images", "data/images.npy", "--index", "data/index.csv", "--model", str(out / "m.keras"),
+                  "--metrics", str(out / "t.json"), "--reconstructions", str(out / "r.png"), "--live", str(out / "live")],
+        "prepare": ["--raw", "data/raw", "--images", str(out / "images.npy"), "--index", str(out / "index.csv"),
+                    "--skipped", str(out / "skipped.csv"), "--metrics", str(out / "p.json")],
     }[stage]
     proc = run([sys.executable, f"stages/{stage}.py", "--params", str(tmp_path / "params.yaml"), *args],
                root, check=False)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    lines = error_lines(proc.stderr)
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+    assert [p for p in out.rglob("*") if not p.is_dir()] == []  # nothing written, not even a temporary
+
+
+def bad_arrays(root: Path, tmp_path: Path, case: str) -> dict:
+    """Inputs for ``case`` made from the tiny run's good ones, and the stage's arguments."""
+    z = np.load(root / "data/z.npy")
+    out = tmp_path / "out"
+    stats = ["--out", str(out / "cs.npz"), "--metrics", str(out / "s.json"), "--plots", str(out)]
+    if case in ("nan", "inf", "int", "truncated", "1-d"):
+        bad = tmp_path / "z.npy"
+        if case in ("nan", "inf"):
+            z[3, 5] = np.nan if case == "nan" else -np.inf
+            np.save(bad, z)
+        elif case == "int":
+            np.save(bad, z.astype(np.int32))
+        elif case == "1-d":
+            np.save(bad, z.ravel())
+        else:
+            np.save(bad, z)
+            bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+        return {"stage": "stats", "args": ["--z", str(bad), *stats]}
+    if case == "wrong latent size":
+        samples = tmp_path / "samples"
+        shutil.copytree(root / "data/samples", samples)
+        first = json.loads((samples / "manifest.json").read_text())[0]["file"]
+        np.save(samples / first, np.zeros((4, z.shape[1] + 1), np.float32))
+        return {"stage": "decode", "args": ["--model", "models/autoencoder.keras", "--samples", str(samples),
+                                            "--out", str(out / "decoded"), "--overview", str(out / "o.png")]}
+    if case == "images of another size":
+        images = tmp_path / "images.npy"
+        np.save(images, np.zeros((N_IMAGES, SIZE // 2, SIZE // 2, 3), np.uint8))
+        return {"stage": "encode", "args": ["--images", str(images), "--index", "data/index.csv", "--model",
+                                            "models/autoencoder.keras", "--z", str(out / "z.npy"),
+                                            "--z-holdout", str(out / "zh.npy")]}
+    raise ValueError(case)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("nan", "z.npy: vector 3 has nan in component 5; latent vectors must be finite"),
+    ("inf", "z.npy: vector 3 has -inf in component 5; latent vectors must be finite"),
+    ("int", "expected latent vectors, a float array of shape (n >= 1, dim); got int32"),
+    ("1-d", "z.npy: expected a 2-D array, got shape"),
+    ("truncated", "z.npy: not a readable .npy array"),
+    ("wrong latent size", "components, but the model's latent space has"),
+    ("images of another size", "do not fit the encoder's input"),
+])
+def test_bad_arrays_fail_cleanly_without_output(repo, tmp_path, case, message):
+    root, _, _ = repo
+    bad = bad_arrays(root, tmp_path, case)
+    proc = run([sys.executable, f"stages/{bad['stage']}.py", *bad["args"]], root, check=False)
+    assert proc.returncode == 2
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+    out = tmp_path / "out"
+    assert [p for p in out.rglob("*") if not p.is_dir()] == []
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -376,3 +450,17 @@ def test_switching_to_celeba_is_one_exp_run(repo, tmp_path, monkeypatch):
     assert len(np.load(root / "data/z.npy")) == int(np.floor(params["prepare"]["split"]["train_size"] * n))
     shown = run(["dvc", "exp", "show", "--json"], root).stdout
     assert '"celeba"' in shown
+
+
+def test_a_slice_that_selects_nothing_warns_and_still_writes_its_outputs(repo, tmp_path):
+    root, params, _ = repo
+    degenerate = yaml.safe_load(yaml.safe_dump(params))
+    set_param(degenerate, "correlate.slice.threshold", 1e-9)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(degenerate))
+    out = tmp_path / "out"
+    proc = run([sys.executable, "stages/correlate.py", "--params", str(tmp_path / "params.yaml"), "--z", "data/z.npy",
+                "--data", str(out), "--metrics", str(out / "c.json"), "--plots", str(out)], root, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "correlate.slice: no sampled vector has every component except" in proc.stderr
+    assert json.loads((out / "c.json").read_text())["sample"]["slice_size"] == 0
+    assert np.load(out / "corr_slice_idx.npy").shape == (0,) and (out / "slice.png").stat().st_size > 0

@@ -111,7 +111,7 @@ def model_input(model: keras.Model, batches: keras.utils.PyDataset, *, repeat: b
     Parameters
     ----------
     repeat : bool
-        For ``fit``: one endless pass over the epochs from ``batches.epoch + 1`` on, epoch ``e`` served by
+        For ``fit``: one endless pass over the epochs from ``batches.epoch`` on, epoch ``e`` served by
         ``batches.at_epoch(e)`` (see :class:`latentspace.training.UInt8Batches`), so the
         caller must give ``steps_per_epoch=len(batches)``. Counting ``on_epoch_begin`` calls
         would not do: tf.distribute opens and drains an iterator more than it uses.
@@ -124,7 +124,7 @@ def model_input(model: keras.Model, batches: keras.utils.PyDataset, *, repeat: b
 
     def epochs():
         # Each generator counts its own epochs: tf.distribute may run one more than it uses.
-        for epoch in itertools.count(batches.epoch + 1) if repeat else [None]:
+        for epoch in itertools.count(batches.epoch) if repeat else [None]:
             view = batches if epoch is None else batches.at_epoch(epoch)
             for i in range(len(view)):
                 yield view[i]

@@ -1,8 +1,9 @@
 """Atomic output writing and the error boundary every stage script runs inside.
 
-A stage writes each output under a temporary name in the same directory and renames it
-into place only when the whole file is written, so a crash or a bad input never leaves a
-truncated artifact that DVC could cache.
+A stage writes each output under a temporary name in the same directory. Inside
+:func:`run_stage` the renames into place all wait for the stage's end and happen together
+(:func:`stage_outputs`), so a crash, a kill or a bad input leaves the previous outputs or
+none, never a truncated artifact that DVC could cache, nor new files beside old ones.
 """
 
 from __future__ import annotations
@@ -55,14 +56,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# Renames waiting for the end of the stage: (temporary, final path); None outside a stage.
+_pending: list[tuple[Path, Path]] | None = None
+_after_commit: list[Callable[[], None]] = []
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     With ``directory=True`` the temporary path is an empty directory. On failure the
-    temporary file or directory is removed and ``path`` is left untouched. A run killed
-    outright (SIGKILL, power loss) leaves its temporary behind, never a truncated ``path``;
-    the next write of ``path`` on the same host deletes such leftovers.
+    temporary file or directory is removed and ``path`` is left untouched. Inside
+    :func:`stage_outputs` the rename waits for the end of the stage. A run killed outright
+    (SIGKILL, power loss) leaves its temporary behind, never a truncated ``path``; the next
+    write of ``path`` on the same host deletes such leftovers.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,15 +85,69 @@ def atomic_path(path: str | Path, *, directory: bool = False) -> Iterator[Path]:
         tmp = Path(name)
     try:
         yield tmp
-        if directory and path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+    if _pending is None:
+        _replace(tmp, path)
+    else:
+        _pending.append((tmp, path))
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    if tmp.is_dir() and path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+
+
+def _remove(tmp: Path) -> None:
+    if tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def stage_outputs() -> Iterator[None]:
+    """Hold back every :func:`atomic_path` rename in the block; do them all when it ends
+    without error (then run the :func:`after_commit` functions), or delete every temporary
+    if it fails. The renames take microseconds, so a kill at any moment leaves the previous
+    outputs or the new ones, not a mix. :func:`run_stage` wraps each stage in it.
+    """
+    global _pending
+    outer, _pending = _pending, []
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in _pending:
+            _remove(tmp)
+        _pending = outer
+        raise
+    pending, _pending = _pending, outer
+    for tmp, path in pending:  # in the order the writes finished: nested temporaries first
+        _replace(tmp, path)
+    while _after_commit:
+        _after_commit.pop(0)()
+
+
+@contextlib.contextmanager
+def written_now() -> Iterator[None]:
+    """Inside a stage, let the block's atomic writes land at once (e.g. a training backup
+    that must survive the stage being killed)."""
+    global _pending
+    outer, _pending = _pending, None
+    try:
+        yield
+    finally:
+        _pending = outer
+
+
+def after_commit(function: Callable[[], None]) -> None:
+    """Call ``function`` once the stage's outputs are in place (at once outside a stage)."""
+    if _pending is None:
+        function()
+    else:
+        _after_commit.append(function)
 
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:
@@ -193,7 +254,8 @@ def run_stage(main: Callable[[], None]) -> None:
     Set ``LATENTSPACE_DEBUG=1`` to get the full traceback instead.
     """
     try:
-        main()
+        with stage_outputs():
+            main()
     except ValueError as exc:  # ParamsError, InputError and the library's input checks
         if os.environ.get("LATENTSPACE_DEBUG"):
             raise

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from latentspace.distribution import model_input, replicas
-from latentspace.io import atomic_path, save_json
+from latentspace.io import atomic_path, save_json, written_now
 from latentspace.model import ArchitectureConfig, build_autoencoder
 
 
@@ -48,7 +48,8 @@ class UInt8Batches(keras.utils.PyDataset):
         slower than from an in-memory float32 array; with 2 it keeps pace. Batch contents and
         order do not depend on the thread count.
     first_epoch : int
-        The epoch the first ``on_epoch_begin`` starts (a resumed run's ``initial_epoch``).
+        The epoch served first (a resumed run's ``initial_epoch``); each ``on_epoch_end``
+        moves on to the next.
     """
 
     def __init__(self, images, indices, batch_size: int, *, seed: int | None = None, threads: int = 1,
@@ -56,8 +57,8 @@ class UInt8Batches(keras.utils.PyDataset):
         super().__init__(workers=threads, use_multiprocessing=False)
         self.images, self.batch_size, self.seed = images, batch_size, seed
         self.indices = np.asarray(indices)
-        self.epoch = first_epoch - 1
         self.order = self.indices
+        self._set_epoch(first_epoch)
 
     def __len__(self) -> int:
         return math.ceil(len(self.indices) / self.batch_size)
@@ -68,7 +69,9 @@ class UInt8Batches(keras.utils.PyDataset):
         x = to_model_input(self.images[rows])  # (batch, S, S, 3)
         return x, x
 
-    def on_epoch_begin(self):
+    def on_epoch_end(self):
+        # Not on_epoch_begin: Keras starts the loader threads of the next epoch *before* it calls
+        # on_epoch_begin, so they could still read the old order (a race that varied the weights).
         self._set_epoch(self.epoch + 1)
 
     def at_epoch(self, epoch: int) -> "UInt8Batches":
@@ -172,7 +175,7 @@ class EpochBackup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        with atomic_path(self._folder(epoch + 1), directory=True) as tmp:
+        with written_now(), atomic_path(self._folder(epoch + 1), directory=True) as tmp:
             self.model.save_weights(tmp / "model.weights.h5")
             np.save(tmp / "seed_states.npy", _seed_state_values(self.model))
             save_json(tmp / "state.json", {"epochs": epoch + 1, "history": self.history})
