@@ -38,6 +38,13 @@ TINY = {
     "correlate.chunk_rows": 64,  # several chunks, so the streaming path runs
     "sample.n": 12,          # > evaluate's k
     "sample.mixture.k": [2],
+    # fewer decoded strips and example panels: matplotlib, not the maths, is most of these stages' time
+    "paths.axes": 2,
+    "paths.components": 2,
+    "paths.interpolation.pairs": 2,
+    "attributes.strengths": [-1.0, 0.0, 1.0],
+    "neighbours.examples": 1,
+    "neighbours.k": 2,
 }
 
 
