@@ -48,8 +48,7 @@ class UInt8Batches(keras.utils.PyDataset):
         slower than from an in-memory float32 array; with 2 it keeps pace. Batch contents and
         order do not depend on the thread count.
     first_epoch : int
-        The epoch served first (a resumed run's ``initial_epoch``); each ``on_epoch_end``
-        moves on to the next.
+        The epoch served until :meth:`set_epoch` says otherwise (a resumed run's ``initial_epoch``).
     """
 
     def __init__(self, images, indices, batch_size: int, *, seed: int | None = None, threads: int = 1,
@@ -58,7 +57,7 @@ class UInt8Batches(keras.utils.PyDataset):
         self.images, self.batch_size, self.seed = images, batch_size, seed
         self.indices = np.asarray(indices)
         self.order = self.indices
-        self._set_epoch(first_epoch)
+        self.set_epoch(first_epoch)
 
     def __len__(self) -> int:
         return math.ceil(len(self.indices) / self.batch_size)
@@ -69,21 +68,34 @@ class UInt8Batches(keras.utils.PyDataset):
         x = to_model_input(self.images[rows])  # (batch, S, S, 3)
         return x, x
 
-    def on_epoch_end(self):
-        # Not on_epoch_begin: Keras starts the loader threads of the next epoch *before* it calls
-        # on_epoch_begin, so they could still read the old order (a race that varied the weights).
-        self._set_epoch(self.epoch + 1)
-
     def at_epoch(self, epoch: int) -> "UInt8Batches":
         """A copy serving epoch ``epoch``'s batches; this one is left as it is."""
         view = copy.copy(self)
-        view._set_epoch(epoch)
+        view.set_epoch(epoch)
         return view
 
-    def _set_epoch(self, epoch: int):
+    def set_epoch(self, epoch: int):
+        """Serve epoch ``epoch``'s order from now on (see :class:`FollowEpochs`)."""
         self.epoch = epoch
         if self.seed is not None:
             self.order = np.random.default_rng([self.seed, epoch]).permutation(self.indices)
+
+
+class FollowEpochs(keras.callbacks.Callback):
+    """Switch ``batches`` to each epoch's order from Keras' own epoch number.
+
+    Not the PyDataset's ``on_epoch_begin``/``on_epoch_end`` hooks: Keras calls ``on_epoch_end``
+    once more before the first epoch, and starts the loader threads of an epoch *before* it
+    calls ``on_epoch_begin``, so they may read the old order (a race that varied the weights
+    from run to run). A callback's ``on_epoch_begin`` runs before the threads start.
+    """
+
+    def __init__(self, batches: UInt8Batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.set_epoch(epoch)
 
 
 class LiveLogger(keras.callbacks.Callback):
@@ -242,7 +254,8 @@ def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, se
     fit = model.fit(model_input(model, train_batches, repeat=True), steps_per_epoch=len(train_batches),
                     validation_data=model_input(model, val_batches, repeat=True),
                     validation_steps=len(val_batches), initial_epoch=first_epoch, epochs=epochs, shuffle=False,
-                    verbose=verbose, callbacks=[*([backup] if backup is not None else []), *callbacks])
+                    verbose=verbose,
+                    callbacks=[FollowEpochs(train_batches), *([backup] if backup is not None else []), *callbacks])
     if backup is None:
         return model, fit.history
     return model, backup.history
