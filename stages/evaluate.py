@@ -78,11 +78,12 @@ def main():
     encoder, decoder = autoencoder.get_layer("encoder"), autoencoder.get_layer("decoder")
     check_latent_dim(args.z, z, decoder.input_shape[-1])
     results, decoded = {}, {}
+    scores = dict(k_precision=p["k_precision"], k_density=p["k_density"])
+    scores["reference_radii"] = evaluation.reference_radii(reference, **scores)
     for name, v in tqdm(vectors.items(), desc="decode, re-encode, score", unit="setting", file=sys.stderr):
         images = predict_in_batches(decoder, v, p["batch_size"])
         decoded[name] = images[: p["fid"]["n"]]
         reencoded = predict_in_batches(encoder, images, p["batch_size"])
-        scores = dict(k_precision=p["k_precision"], k_density=p["k_density"])
         results[name] = {
             "in_core": quality.fraction_within(pca.mahalanobis(v), *core),
             "latent": evaluation.set_quality(reference, v, **scores),

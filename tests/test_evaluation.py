@@ -74,3 +74,16 @@ def test_load_sample_sets_names_a_missing_or_broken_manifest(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         sample_sets.load_sample_sets(tmp_path, 3)
+
+
+def test_set_quality_with_the_reference_radii_found_once_gives_the_same_numbers():
+    rng = np.random.default_rng(1)
+    reference, vectors = rng.normal(size=(200, 6)), rng.normal(0.2, 1.1, size=(150, 6))
+    radii = evaluation.reference_radii(reference, k_precision=3, k_density=5)
+    assert sorted(radii) == [3, 5]
+    assert evaluation.set_quality(reference, vectors, k_precision=3, k_density=5, reference_radii=radii) == \
+        evaluation.set_quality(reference, vectors, k_precision=3, k_density=5)
+    # radii of another set are not silently used
+    with pytest.raises(ValueError, match="real_radii"):
+        evaluation.set_quality(reference, vectors, k_precision=3, k_density=5,
+                               reference_radii={3: radii[3][:-1], 5: radii[5]})

@@ -165,3 +165,21 @@ def test_stage_rejects_k_not_below_the_number_of_real_vectors(inputs, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: params.yaml: neighbours.k = 4"), proc.stderr
     assert "(4)" in lines[0]
     assert sorted(f.name for f in work.iterdir()) == ["params.yaml"]
+
+
+def test_example_figure_has_one_strip_per_generated_face_with_every_title():
+    from latentspace import plots
+
+    rng = np.random.default_rng(0)
+    n, k = 3, 2
+    fig = plots.neighbour_examples(
+        rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8), rng.integers(0, 256, (n, k, 8, 8, 3), dtype=np.uint8),
+        np.full((n, k), 0.5), generated_titles=["g0", "g1", "g2"], neighbour_indices=np.arange(n * k).reshape(n, k),
+        group_labels=["a", "a", "b"], near_copy=np.array([False, True, False]))
+    assert len(fig.axes) == n
+    for r, ax in enumerate(fig.axes):
+        assert ax.images[0].get_array().shape == (8, 8 + 2 + k * 8 + (k - 1), 3)  # face, gap, neighbours, seams
+        texts = {t.get_text(): t.get_color() for t in ax.texts}
+        assert texts == {f"g{r}": "red" if r == 1 else "black",
+                         **{f"real #{r * k + j}\nd = 0.5": "black" for j in range(k)}}
+    assert [ax.get_ylabel() for ax in fig.axes] == ["a", "", "b"]

@@ -159,3 +159,19 @@ def test_stage_rejects_more_axes_than_latent_dim_and_writes_nothing(inputs, tmp_
     assert len(lines) == 1 and lines[0].startswith("error: params.yaml: paths.axes = 9"), proc.stderr
     assert f"latent_dim ({DIM})" in lines[0]
     assert sorted(f.name for f in (tmp_path / "work").iterdir()) == ["params.yaml"]
+
+
+def test_path_strips_draw_every_step_in_one_labelled_image():
+    from latentspace import plots
+
+    images = np.random.default_rng(0).integers(0, 256, (2, 3, 16, 16, 3), dtype=np.uint8)
+    fig = plots.path_strips(images, row_labels=["axis 1", "axis 2"], column_labels=["-1", "0", "+1"],
+                            title="t", xlabel="x")
+    [ax] = fig.axes
+    canvas = ax.images[0].get_array()
+    assert canvas.shape == (2 * 17 + 1, 3 * 17 + 1, 3)  # 1-pixel seams around 16-pixel faces
+    np.testing.assert_array_equal(canvas[1 + 17:1 + 17 + 16, 1 + 2 * 17:1 + 2 * 17 + 16], images[1, 2])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["-1", "0", "+1"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["axis 1", "axis 2"]
+    # each label sits over the centre of its column / row of faces
+    np.testing.assert_allclose(ax.get_xticks(), [8.5, 25.5, 42.5])

@@ -55,6 +55,10 @@ def test_matches_the_naive_double_loop_exactly_on_random_clouds(k, monkeypatch):
     assert prdc(real, fake, k) == naive_prdc(real, fake, k)
     wide = rng.normal(size=(30, 16)).astype(np.float32)
     assert prdc(wide, wide[::2] * 1.1 + 0.1, k) == naive_prdc(wide.astype(np.float64), wide[::2] * 1.1 + 0.1, k)
+    # one pass with two neighbourhood sizes: each pair of metrics as its own k defines it
+    both = quality.support_metrics(real, fake, k_precision=k, k_density=k + 1)
+    wanted = naive_prdc(real, fake, k + 1)
+    assert both == {**naive_prdc(real, fake, k), "density": wanted["density"], "coverage": wanted["coverage"]}
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])

@@ -15,7 +15,8 @@ from latentspace import quality
 QUALITY_KEYS = ("precision", "recall", "density", "coverage", "frechet")
 
 
-def set_quality(reference: np.ndarray, vectors: np.ndarray, *, k_precision: int, k_density: int) -> dict:
+def set_quality(reference: np.ndarray, vectors: np.ndarray, *, k_precision: int, k_density: int,
+                reference_radii: dict[int, np.ndarray] | None = None) -> dict:
     """Fidelity and diversity of ``vectors`` against ``reference``, in the space they are given in.
 
     Parameters
@@ -26,6 +27,9 @@ def set_quality(reference: np.ndarray, vectors: np.ndarray, *, k_precision: int,
         Generated vectors (or, for the baseline, training vectors).
     k_precision, k_density : int
         Neighbourhood sizes of precision/recall and of density/coverage.
+    reference_radii : dict of int to ndarray of shape (n_reference,), optional
+        The reference's k-th neighbour radii for both k (:func:`reference_radii`): found
+        once when many sets are scored against the same reference.
 
     Returns
     -------
@@ -34,10 +38,15 @@ def set_quality(reference: np.ndarray, vectors: np.ndarray, *, k_precision: int,
         (Naeem et al. 2020) and ``frechet`` (Frechet distance of the fitted normals), as in
         :data:`QUALITY_KEYS`.
     """
-    out = {**quality.precision_recall(reference, vectors, k=k_precision),
-           **quality.density_coverage(reference, vectors, k=k_density),
+    out = {**quality.support_metrics(reference, vectors, k_precision=k_precision, k_density=k_density,
+                                     real_radii=reference_radii),
            "frechet": quality.frechet_distance_of(reference, vectors)}
     return {key: float(out[key]) for key in QUALITY_KEYS}
+
+
+def reference_radii(reference: np.ndarray, *, k_precision: int, k_density: int) -> dict[int, np.ndarray]:
+    """The reference's k-th neighbour radii for both k, for :func:`set_quality`'s ``reference_radii``."""
+    return {k: quality.kth_neighbour_radii(reference, k=k) for k in {k_precision, k_density}}
 
 
 def table_rows(results: dict[str, dict]) -> tuple[list[str], list[list]]:

@@ -10,6 +10,8 @@ matplotlib.use("Agg")  # stages run headless
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from latentspace import grids  # noqa: E402
+
 
 def labelled_panels(rows):
     """Image grids under their labels: one row of the figure per list in ``rows``.
@@ -240,20 +242,24 @@ def path_strips(images, *, row_labels, column_labels, title: str, xlabel: str, s
         Display magnification (e.g. ``grids.display_scale``), so small images stay legible.
     """
     n_paths, steps, h, w = images.shape[:4]
-    cell = max(h, w) * scale / 100  # inches at the 100 dpi figures are saved with
-    fig, axes = plt.subplots(n_paths, steps, figsize=(steps * cell + 2.2, n_paths * (cell + 0.08) + 1.1),
-                             squeeze=False, layout="constrained")
-    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
-    for r in range(n_paths):
-        for c in range(steps):
-            ax = axes[r, c]
-            ax.imshow(images[r, c], interpolation="nearest")
-            _bare(ax)
-            if r == 0:
-                ax.set_title(column_labels[c], fontsize=9)
-        axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=9)
-    fig.supxlabel(xlabel, fontsize=10)
-    fig.suptitle(title, fontsize=11)
+    pad = max(1, w // 16)
+    # One tiled image in one axes: a grid of n_paths x steps axes made savefig take seconds.
+    canvas = grids.tile(images.reshape(-1, h, w, images.shape[-1]), steps, pad=pad)
+    # inches at the 100 dpi figures are saved with; margins fixed in inches for the labels
+    grid_w, grid_h = canvas.shape[1] * scale / 100, canvas.shape[0] * scale / 100
+    left, right, top, bottom = 2.4, 0.15, 0.85, 0.45
+    fig = plt.figure(figsize=(left + grid_w + right, top + grid_h + bottom))
+    ax = fig.add_axes((left / fig.get_figwidth(), bottom / fig.get_figheight(),
+                       grid_w / fig.get_figwidth(), grid_h / fig.get_figheight()))
+    ax.imshow(canvas, interpolation="nearest")
+    _bare(ax)
+    centre = lambda k, side: pad + k * (side + pad) + side / 2 - 0.5  # noqa: E731 (pixel centre of cell k)
+    ax.xaxis.set_ticks_position("top")
+    ax.set_xticks([centre(c, w) for c in range(steps)], column_labels, fontsize=9)
+    ax.set_yticks([centre(r, h) for r in range(n_paths)], row_labels, fontsize=9)
+    ax.tick_params(length=0)
+    ax.set_xlabel(xlabel, fontsize=10)
+    ax.set_title(title, fontsize=11, pad=22)
     return fig
 
 
@@ -310,24 +316,28 @@ def neighbour_examples(generated, neighbours, distances, *, generated_titles, ne
 
     n_rows, k, h, w = neighbours.shape[:4]
     cell = max(h, w) * scale / 100
-    # column 1 is a narrow gap that sets the generated face apart from its neighbours
-    fig, axes = plt.subplots(n_rows, k + 2, squeeze=False, layout="constrained",
-                             figsize=((k + 1.25) * cell + 2.4, n_rows * (cell + 0.42) + 0.8),
-                             gridspec_kw={"width_ratios": [1, 0.25] + [1] * k})
+    # One image per row (the generated face, a white gap, then its neighbours): one axes per
+    # row instead of one per face keeps the layout solver and savefig fast for many rows.
+    gap = max(1, w // 4)
+    white = np.full((h, gap, 3), 255, np.uint8)
+    seam = np.full((h, max(1, w // 16), 3), 255, np.uint8)
+    starts = [0] + [w + gap + j * (w + seam.shape[1]) for j in range(k)]  # left edge of each face
+    fig, axes = plt.subplots(n_rows, 1, squeeze=False, layout="constrained",
+                             figsize=((k + 1.25) * cell * 1.07 + 2.4, n_rows * (cell + 0.42) + 0.8))
     for r in range(n_rows):
-        axes[r, 1].axis("off")
         ax = axes[r, 0]
-        ax.imshow(generated[r], interpolation="nearest")
+        pieces = [generated[r], white]
+        for j in range(k):
+            pieces += [neighbours[r, j]] + ([seam] if j < k - 1 else [])
+        ax.imshow(np.concatenate(pieces, axis=1), interpolation="nearest")
         _bare(ax)
-        ax.set_title(generated_titles[r], fontsize=8, color="red" if near_copy[r] else "black")
+        titles = [(generated_titles[r], "red" if near_copy[r] else "black")]
+        titles += [(f"real #{neighbour_indices[r, j]}\nd = {distances[r, j]:.3g}", "black") for j in range(k)]
+        for left, (text, color) in zip(starts, titles):
+            ax.text(left + w / 2 - 0.5, -1.5, text, ha="center", va="bottom", fontsize=8, color=color)
         if r == 0 or group_labels[r] != group_labels[r - 1]:
             ax.set_ylabel(textwrap.fill(group_labels[r], 26), rotation=0, ha="right", va="center",
                           fontsize=9, fontweight="bold")
-        for j in range(k):
-            ax = axes[r, j + 2]
-            ax.imshow(neighbours[r, j], interpolation="nearest")
-            _bare(ax)
-            ax.set_title(f"real #{neighbour_indices[r, j]}\nd = {distances[r, j]:.3g}", fontsize=8)
     fig.suptitle(f"Generated faces (left) and the decoded faces of their {k} nearest real vectors "
                  "(d: latent distance)\nred title: nearer than 95% of real vectors are to their nearest "
                  "other real vector (a near-copy)", fontsize=10)

@@ -54,14 +54,7 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, *, k: int = 3) -> dict:
         ``precision``: share of fake vectors within (``<=``) the radius of some real vector;
         ``recall``: share of real vectors within the radius of some fake vector.
     """
-    real, fake = _pair(real, fake, k, both=True)
-    real_radii, fake_radii = kth_neighbour_radii(real, k=k), kth_neighbour_radii(fake, k=k)
-    fake_inside = np.zeros(len(fake), dtype=bool)
-    real_inside = np.zeros(len(real), dtype=bool)
-    for start, d in _cross_blocks(real, fake, real_radii, fake_radii):
-        fake_inside |= (d <= real_radii[start:start + len(d), None]).any(axis=0)
-        real_inside[start:start + len(d)] = (d <= fake_radii[None, :]).any(axis=1)
-    return {"precision": float(fake_inside.mean()), "recall": float(real_inside.mean())}
+    return support_metrics(real, fake, k_precision=k)
 
 
 def density_coverage(real: np.ndarray, fake: np.ndarray, *, k: int = 5) -> dict:
@@ -86,15 +79,59 @@ def density_coverage(real: np.ndarray, fake: np.ndarray, *, k: int = 5) -> dict:
         ``density`` (0 up to ``n_real / k``; about 1 when fake is distributed like real,
         exactly 1 for ``fake = real`` without ties) and ``coverage`` (0 to 1).
     """
-    real, fake = _pair(real, fake, k, both=False)
-    radii = kth_neighbour_radii(real, k=k)
-    hits = np.zeros(len(fake), dtype=np.int64)
-    covered = np.zeros(len(real), dtype=bool)
-    for start, d in _cross_blocks(real, fake, radii, None):
-        inside = d < radii[start:start + len(d), None]
-        hits += inside.sum(axis=0)
-        covered[start:start + len(d)] = inside.any(axis=1)
-    return {"density": float(hits.sum() / (k * len(fake))), "coverage": float(covered.mean())}
+    return support_metrics(real, fake, k_density=k)
+
+
+def support_metrics(real: np.ndarray, fake: np.ndarray, *, k_precision: int | None = None,
+                    k_density: int | None = None, real_radii: dict[int, np.ndarray] | None = None) -> dict:
+    """Precision and recall (with ``k_precision``) and density and coverage (with ``k_density``)
+    from one pass over the real-to-fake distances; see :func:`precision_recall` and
+    :func:`density_coverage` for the definitions.
+
+    Parameters
+    ----------
+    real : ndarray of shape (n_real, latent_dim)
+    fake : ndarray of shape (n_fake, latent_dim)
+    k_precision, k_density : int or None
+        None leaves that pair of metrics out; at least one is needed.
+    real_radii : dict of int to ndarray of shape (n_real,), optional
+        ``kth_neighbour_radii(real, k=k)`` for either k, when the same real set scores many
+        fake sets: the radii are then found once instead of once per set.
+
+    Returns
+    -------
+    metrics : dict
+        ``precision`` and ``recall`` and/or ``density`` and ``coverage``.
+    """
+    if k_precision is None and k_density is None:
+        raise ValueError("support_metrics: give k_precision, k_density or both")
+    for k, both in ((k_precision, True), (k_density, False)):
+        if k is not None:
+            real, fake = _pair(real, fake, k, both=both)
+    radii = {}
+    for k in {k_precision, k_density} - {None}:
+        given = (real_radii or {}).get(k)
+        if given is not None and np.shape(given) != (len(real),):
+            raise ValueError(f"support_metrics: real_radii[{k}] has shape {np.shape(given)}, expected ({len(real)},)")
+        radii[k] = kth_neighbour_radii(real, k=k) if given is None else np.asarray(given, dtype=np.float64)
+    fake_radii = None if k_precision is None else kth_neighbour_radii(fake, k=k_precision)
+    fake_inside, real_inside = np.zeros(len(fake), dtype=bool), np.zeros(len(real), dtype=bool)
+    hits, covered = np.zeros(len(fake), dtype=np.int64), np.zeros(len(real), dtype=bool)
+    for start, d in _cross_blocks(real, fake, list(radii.values()), fake_radii):
+        rows = slice(start, start + len(d))
+        if k_precision is not None:
+            fake_inside |= (d <= radii[k_precision][rows, None]).any(axis=0)
+            real_inside[rows] = (d <= fake_radii[None, :]).any(axis=1)
+        if k_density is not None:
+            inside = d < radii[k_density][rows, None]
+            hits += inside.sum(axis=0)
+            covered[rows] = inside.any(axis=1)
+    out = {}
+    if k_precision is not None:
+        out.update(precision=float(fake_inside.mean()), recall=float(real_inside.mean()))
+    if k_density is not None:
+        out.update(density=float(hits.sum() / (k_density * len(fake))), coverage=float(covered.mean()))
+    return out
 
 
 def kth_neighbour_radii(x: np.ndarray, *, k: int) -> np.ndarray:
@@ -242,21 +279,25 @@ def _exact(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum(diff * diff, axis=-1))
 
 
-def _cross_blocks(real: np.ndarray, fake: np.ndarray, row_radii: np.ndarray, col_radii: np.ndarray | None):
+def _cross_blocks(real: np.ndarray, fake: np.ndarray, row_radii: list[np.ndarray], col_radii: np.ndarray | None):
     """Yield ``(start, d)``: float64 distances ``d`` (rows, n_fake) of real rows from ``start`` to all fakes.
 
     The fast expansion gives every entry to about 1e-14 relative; entries near a ball's edge
-    (``row_radii`` of the real rows, ``col_radii`` of the fakes) are recomputed directly, so
-    an inside/outside decision is the one an exact double loop makes.
+    (any of ``row_radii``, each of shape (n_real,), or ``col_radii`` of the fakes) are
+    recomputed directly, so every inside/outside decision is the one an exact double loop makes.
     """
     fake_sq = np.einsum("ij,ij->i", fake, fake)
+    real_sq = np.einsum("ij,ij->i", real, real)
     rows = max(1, _BLOCK_ENTRIES // max(1, len(fake)))
     for start in range(0, len(real), rows):
         block = real[start:start + rows]
+        here = slice(start, start + len(block))
         d = pairwise_distances(block, fake, metric="euclidean")
         d2 = d ** 2
-        tolerance = _EDGE_TOLERANCE * (np.einsum("ij,ij->i", block, block)[:, None] + fake_sq[None, :])
-        edge = np.abs(d2 - row_radii[start:start + len(block), None] ** 2) <= tolerance
+        tolerance = _EDGE_TOLERANCE * (real_sq[here, None] + fake_sq[None, :])
+        edge = np.zeros(d.shape, dtype=bool)
+        for radii in row_radii:
+            edge |= np.abs(d2 - radii[here, None] ** 2) <= tolerance
         if col_radii is not None:
             edge |= np.abs(d2 - col_radii[None, :] ** 2) <= tolerance
         i, j = np.nonzero(edge)
