@@ -63,7 +63,7 @@ def main():
             start = time.perf_counter()
             model, history = train_autoencoder(
                 cfg, images, train_idx, val_idx, seed=t["seed"], epochs=t["epochs"], batch_size=t["batch_size"],
-                optimizer=t["optimizer"], learning_rate=t["learning_rate"], loss=t["loss"],
+                optimizer=t["optimizer"], learning_rate=t["learning_rate"], lr_schedule=t["lr_schedule"], loss=t["loss"],
                 loader_threads=t["loader_threads"], steps_per_execution=t["steps_per_execution"], verbose=2,
                 backup=backup, callbacks=[logger],
             )

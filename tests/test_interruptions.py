@@ -127,7 +127,8 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-FIT = dict(seed=3, epochs=3, batch_size=16, optimizer="adam", learning_rate=0.01, loss="mse")
+# cosine: the resumed run must also pick the schedule up at the step where it stopped
+FIT = dict(seed=3, epochs=3, batch_size=16, optimizer="adam", learning_rate=0.01, lr_schedule="cosine", loss="mse")
 
 
 @pytest.fixture(scope="module")

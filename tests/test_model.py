@@ -58,6 +58,26 @@ def test_training_is_reproducible_for_a_seed():
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
 
 
+def test_cosine_schedule_decays_the_learning_rate_to_zero_over_the_run():
+    from latentspace.training import compile_autoencoder
+
+    model = build_autoencoder(ArchitectureConfig(16, 8, (4, 8), (3, 3), (2, 2), False, "relu"))
+    compile_autoencoder(model, optimizer="adam", learning_rate=0.01, loss="mse", lr_schedule="cosine", total_steps=40)
+    model.optimizer.build(model.trainable_variables)
+    rates = []
+    for step in (0, 10, 20, 40):
+        model.optimizer.iterations.assign(step)
+        rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+    # 0.01 * (1 + cos(pi * step / 40)) / 2
+    np.testing.assert_allclose(rates, [0.01, 0.01 * (1 + np.cos(np.pi / 4)) / 2, 0.005, 0.0], atol=1e-8)
+    compile_autoencoder(model, optimizer="adam", learning_rate=0.01, loss="mse")
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="total_steps"):
+        compile_autoencoder(model, optimizer="adam", learning_rate=0.01, loss="mse", lr_schedule="cosine")
+    with pytest.raises(ValueError, match="allowed"):
+        compile_autoencoder(model, optimizer="adam", learning_rate=0.01, loss="mse", lr_schedule="step")
+
+
 def test_uint8_batches_serve_every_row_once_per_epoch_as_floats():
     from latentspace.training import UInt8Batches
 

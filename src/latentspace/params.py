@@ -136,6 +136,7 @@ UNIT = Number(float, 0, 1)  # thresholds on |r| and fractions
 # train.precision: Keras dtype policies; train.distribution: see latentspace.distribution
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DISTRIBUTIONS = ("none", "data_parallel")
+LR_SCHEDULES = ("constant", "cosine")
 
 SCHEMA: dict = {
     "data": {
@@ -172,6 +173,7 @@ SCHEMA: dict = {
         "batch_size": INT_POS,
         "optimizer": Choice(("adam", "adamw", "rmsprop", "sgd")),
         "learning_rate": FLOAT_POS,
+        "lr_schedule": Choice(LR_SCHEDULES),
         "loss": Choice(("mse", "mae", "binary_crossentropy")),
         "loader_threads": Number(int, 1, 64),
         "validation_images": INT_POS,

@@ -211,14 +211,27 @@ def _seed_state_values(model: keras.Model) -> np.ndarray:
 
 
 def compile_autoencoder(model: keras.Model, *, optimizer: str, learning_rate: float, loss: str,
-                        steps_per_execution: int = 1) -> None:
+                        steps_per_execution: int = 1, lr_schedule: str = "constant", total_steps: int = 0) -> None:
+    """Compile ``model`` with the named optimizer and loss.
+
+    ``lr_schedule="cosine"`` decays the learning rate from ``learning_rate`` to 0 along half a
+    cosine over ``total_steps`` batches (Loshchilov & Hutter 2017, without restarts): for a
+    fixed number of epochs it ends at a lower loss than a constant rate. The schedule reads
+    the optimizer's step counter, which the epoch backup restores, so a resumed run follows it.
+    """
+    if lr_schedule == "cosine":
+        if total_steps < 1:
+            raise ValueError(f"compile_autoencoder: lr_schedule='cosine' needs total_steps >= 1, got {total_steps}")
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
+    elif lr_schedule != "constant":
+        raise ValueError(f"compile_autoencoder: lr_schedule={lr_schedule!r}; allowed: 'constant', 'cosine'")
     opt = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
     model.compile(optimizer=opt, loss=loss, steps_per_execution=steps_per_execution)
 
 
 def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, seed: int, epochs: int,
                       batch_size: int, optimizer: str, learning_rate: float, loss: str, loader_threads: int = 1,
-                      steps_per_execution: int = 1, backup: EpochBackup | None = None, callbacks=(), verbose=0):
+                      lr_schedule: str = "constant", steps_per_execution: int = 1, backup: EpochBackup | None = None, callbacks=(), verbose=0):
     """Build, compile and fit the autoencoder on ``images[train_idx]``, scoring ``images[val_idx]``.
 
     Run it inside :func:`latentspace.distribution.distributed` to train on several devices,
@@ -243,8 +256,10 @@ def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, se
     """
     keras.utils.set_random_seed(seed)
     model = build_autoencoder(cfg)
+    steps_per_epoch = math.ceil(len(train_idx) / batch_size)
     compile_autoencoder(model, optimizer=optimizer, learning_rate=learning_rate, loss=loss,
-                        steps_per_execution=steps_per_execution)
+                        steps_per_execution=steps_per_execution, lr_schedule=lr_schedule,
+                        total_steps=epochs * steps_per_epoch)
     first_epoch = backup.restore(model) if backup is not None else 0
     train_batches = UInt8Batches(images, train_idx, batch_size, seed=seed, threads=loader_threads,
                                  first_epoch=first_epoch)
