@@ -34,7 +34,7 @@ from latentspace.neighbours import nearest_real
 # of |x|^2 + |y|^2: far above the rounding of the fast |x|^2 - 2 x.y + |y|^2 expansion
 _EDGE_TOLERANCE = 1e-8
 # cross distances are computed in blocks of at most this many entries (memory: 3 float64 copies)
-_BLOCK_ENTRIES = 2 ** 24
+_BLOCK_ENTRIES = 2 ** 18
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, *, k: int = 3) -> dict:
@@ -286,20 +286,23 @@ def _cross_blocks(real: np.ndarray, fake: np.ndarray, row_radii: list[np.ndarray
     (any of ``row_radii``, each of shape (n_real,), or ``col_radii`` of the fakes) are
     recomputed directly, so every inside/outside decision is the one an exact double loop makes.
     """
-    fake_sq = np.einsum("ij,ij->i", fake, fake)
+    fake_sq_max = float(np.max(np.einsum("ij,ij->i", fake, fake)))
     real_sq = np.einsum("ij,ij->i", real, real)
     rows = max(1, _BLOCK_ENTRIES // max(1, len(fake)))
     for start in range(0, len(real), rows):
         block = real[start:start + rows]
         here = slice(start, start + len(block))
         d = pairwise_distances(block, fake, metric="euclidean")
-        d2 = d ** 2
-        tolerance = _EDGE_TOLERANCE * (real_sq[here, None] + fake_sq[None, :])
+        # One tolerance for the whole block, at least each entry's own: it marks a few more
+        # entries as near an edge (recomputed, harmless), never fewer. Comparing d with the
+        # band [sqrt(r^2 - tol), sqrt(r^2 + tol)] spares full-size float temporaries.
+        tolerance = _EDGE_TOLERANCE * (float(real_sq[here].max()) + fake_sq_max)
         edge = np.zeros(d.shape, dtype=bool)
-        for radii in row_radii:
-            edge |= np.abs(d2 - radii[here, None] ** 2) <= tolerance
+        bands = [(radii[here, None] ** 2) for radii in row_radii]
         if col_radii is not None:
-            edge |= np.abs(d2 - col_radii[None, :] ** 2) <= tolerance
+            bands.append(col_radii[None, :] ** 2)
+        for r2 in bands:
+            edge |= (d >= np.sqrt(np.maximum(r2 - tolerance, 0.0))) & (d <= np.sqrt(r2 + tolerance))
         i, j = np.nonzero(edge)
         d[i, j] = _exact(block[i], fake[j])
         yield start, d
