@@ -33,7 +33,8 @@ from latentspace.neighbours import nearest_real
 # distances near a ball's edge are recomputed directly when |d^2 - r^2| is below this share
 # of |x|^2 + |y|^2: far above the rounding of the fast |x|^2 - 2 x.y + |y|^2 expansion
 _EDGE_TOLERANCE = 1e-8
-# cross distances are computed in blocks of at most this many entries (memory: 3 float64 copies)
+# cross distances are computed in blocks of at most this many entries: a float64 block (2 MiB)
+# and its boolean masks stay in cache for the elementwise edge tests
 _BLOCK_ENTRIES = 2 ** 18
 
 
