@@ -19,8 +19,10 @@ $(STAMP): requirements.txt pyproject.toml
 repro: $(STAMP)
 	$(RUN) dvc repro
 
+# Two workers, whole modules each (module fixtures run once); tests/conftest.py puts the longest first.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(RUN) python -m pytest tests
+	$(RUN) python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 bench: $(STAMP)
 	$(RUN) python bench/bench_synthetic.py

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -91,13 +92,32 @@ def tiny_repo(root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline") / "repo"
-    params = tiny_repo(root)
-    first = run(["dvc", "repro"], root)
-    shutil.copy(root / "dvc.lock", root.parent / "first.lock")  # later tests change the workspace
-    shutil.copytree(root / "metrics", root.parent / "first_metrics")
-    return root, params, first.stdout
+def clean_runs(tmp_path_factory):
+    """Two clean `dvc repro` runs of the tiny pipeline in two clones, side by side: the first for
+    the checks below, the second for the determinism test and then the switch to CelebA.
+
+    Side by side they take little longer than one on two cores, and contention is what once let a
+    race in Keras' loader threads make two identical runs differ.
+    """
+    roots = [tmp_path_factory.mktemp(name) / "repo" for name in ("first", "second")]
+    params = [tiny_repo(root) for root in roots]
+    with ThreadPoolExecutor(len(roots)) as pool:
+        stdouts = list(pool.map(lambda root: run(["dvc", "repro"], root).stdout, roots))
+    for root in roots:  # later tests change the workspaces
+        shutil.copy(root / "dvc.lock", root.parent / "clean.lock")
+        for generated in ("metrics", "dvclive"):
+            shutil.copytree(root / generated, root.parent / f"clean_{generated}")
+    return list(zip(roots, params, stdouts))
+
+
+@pytest.fixture(scope="module")
+def repo(clean_runs):
+    return clean_runs[0]
+
+
+@pytest.fixture(scope="module")
+def second_repo(clean_runs):
+    return clean_runs[1]
 
 
 def test_every_declared_output_exists(repo):
@@ -301,27 +321,23 @@ def lock_hashes(lock: dict) -> dict:
     return {out["path"]: out.get("md5") for stage in lock["stages"].values() for out in stage.get("outs", [])}
 
 
-def test_two_clean_runs_give_byte_identical_outputs(repo, tmp_path):
-    root, _, _ = repo
-    second = tmp_path / "repo"
-    tiny_repo(second)
-    run(["dvc", "repro"], second)
-    first_lock = yaml.safe_load((root.parent / "first.lock").read_text())
-    second_lock = yaml.safe_load((second / "dvc.lock").read_text())
-    first, again = lock_hashes(first_lock), lock_hashes(second_lock)
+def test_two_clean_runs_give_byte_identical_outputs(repo, second_repo):
+    (first_root, _, _), (second_root, _, _) = repo, second_repo
+    first, again = (lock_hashes(yaml.safe_load((root.parent / "clean.lock").read_text()))
+                    for root in (first_root, second_root))
     assert first.keys() == again.keys()
     assert "models/autoencoder.keras" in first and "data/images.npy" in first and "data/samples" in first
     # dvclive's .tsv files carry wall-clock timestamps; its metrics.json is compared below.
     differ = sorted(path for path in first if first[path] != again[path] and path not in TIMED and path != "dvclive")
     assert differ == [], f"outputs that changed between two clean runs: {differ}"
     for path, timings in TIMED.items():
-        a = json.loads((root.parent / "first_metrics" / Path(path).name).read_text())
-        b = json.loads((second / path).read_text())
+        a, b = (json.loads((root.parent / "clean_metrics" / Path(path).name).read_text())
+                for root in (first_root, second_root))
         assert {k: v for k, v in a.items() if k not in timings} == {k: v for k, v in b.items() if k not in timings}
     # The same training run, epoch by epoch (the files, minus their timestamp column).
     for metric in ("train/loss", "val/loss"):
-        curves = [[row.split("\t")[1:] for row in (r / "dvclive/plots/metrics" / f"{metric}.tsv").read_text().splitlines()]
-                  for r in (root, second)]
+        curves = [[row.split("\t")[1:] for row in (root.parent / "clean_dvclive/plots/metrics" / f"{metric}.tsv")
+                   .read_text().splitlines()] for root in (first_root, second_root)]
         assert curves[0] == curves[1] and len(curves[0]) == TINY["train.epochs"] + 1
 
 
@@ -422,10 +438,10 @@ def test_bad_arrays_fail_cleanly_without_output(repo, tmp_path, case, message):
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_switching_to_celeba_is_one_exp_run(repo, tmp_path, monkeypatch):
+def test_switching_to_celeba_is_one_exp_run(second_repo, tmp_path, monkeypatch):
     """`dvc exp run -S data.source=celeba` downloads (here from a local server), verifies,
     and re-runs the whole pipeline on the new images; no stage is skipped."""
-    root, params, _ = repo
+    root, params, _ = second_repo
     fake = tmp_path / "fake_celeba"
     fake.mkdir()
     n = 200
