@@ -2,8 +2,9 @@
 
 Both read the same zip of CelebA-shaped JPEGs (178x218; DEFLATE-compressed like the real
 `img_align_celeba.zip`) in the same run: (a) the baseline: open, convert to RGB, crop the
-centre, LANCZOS-resize, one image after another; (b) `images.decode_faces` with JPEG draft
-mode, 1 process; (c) the same with N processes. Prints and saves JSON.
+centre, LANCZOS-resize, one image after another; (b) `images.decode_faces` for each
+`prepare.reducing_gap` (JPEG draft mode), 1 process; (c) the same with N processes; with each
+one's distance to the baseline's pixels (PSNR, mean absolute difference). Prints and saves JSON.
 
     python bench/bench_prepare.py --n 4000 --workers 2
 """
@@ -53,6 +54,8 @@ def main():
     parser.add_argument("--crop", type=int, default=140)
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reducing-gaps", type=float, nargs="+", default=[2.0, 1.0],
+                        help="prepare.reducing_gap values to time (2: the default)")
     parser.add_argument("--out", default="bench/results/prepare.json")
     args = parser.parse_args()
 
@@ -70,15 +73,19 @@ def main():
         for size in args.sizes:
             base_s, ref = timed(lambda: baseline(deflated, args.crop, size), args.repeats)
             row = {"baseline_pillow_1_process": round(args.n / base_s, 1)}
-            for workers in sorted({1, args.workers}):
-                out = np.empty((args.n, size, size, 3), np.uint8)
-                run = lambda: images.decode_faces(source, ids, out, crop=args.crop, max_pixels=25_000_000,
-                                                  workers=workers)
-                s, bad = timed(run, args.repeats)
-                assert not bad
-                row[f"decode_faces_{workers}_process"] = round(args.n / s, 1)
-                row[f"ratio_{workers}_process"] = round(base_s / s, 2)
-                row["mean_abs_difference_to_baseline"] = round(float(np.abs(out.astype(float) - ref).mean()), 3)
+            for gap in args.reducing_gaps:
+                label = f"reducing_gap_{gap:g}"
+                for workers in sorted({1, args.workers}):
+                    out = np.empty((args.n, size, size, 3), np.uint8)
+                    run = lambda: images.decode_faces(source, ids, out, crop=args.crop, max_pixels=25_000_000,
+                                                      reducing_gap=gap, workers=workers)
+                    s, bad = timed(run, args.repeats)
+                    assert not bad
+                    row[f"{label}_{workers}_process"] = round(args.n / s, 1)
+                    row[f"{label}_ratio_{workers}_process"] = round(base_s / s, 2)
+                error = out.astype(float) - ref
+                row[f"{label}_mean_abs_difference_to_baseline"] = round(float(np.abs(error).mean()), 3)
+                row[f"{label}_psnr_to_baseline_db"] = round(float(10 * np.log10(255.0**2 / np.mean(error**2))), 2)
             results[f"{size}px"] = row
             print(f"{size}px: {row}", flush=True)
 

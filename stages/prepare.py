@@ -49,7 +49,7 @@ def main():
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
         with tqdm(total=n, desc="prepare", unit="img") as bar:
             bad = images.decode_faces(source, ids, out, crop=p["crop"], max_pixels=p["max_image_pixels"],
-                                      workers=p["workers"], progress=bar.update)
+                                      reducing_gap=p["reducing_gap"], workers=p["workers"], progress=bar.update)
         for row, reason in bad[:SHOW_BAD]:
             print(f"skipped {ids[row]}: {reason}", file=sys.stderr)
         if len(bad) > p["max_bad_fraction"] * n:

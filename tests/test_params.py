@@ -41,6 +41,8 @@ def test_default_params_are_valid():
     ("prepare.split.train_size", 0, "must be a count"),
     ("prepare.split.method", "random", "must be one of first, official"),
     ("prepare.max_image_pixels", 10**9, "must be <= 89478485"),
+    ("prepare.reducing_gap", 0.5, r"prepare\.reducing_gap = 0\.5: must be >= 1, or null \(full-resolution decoding\)"),
+    ("prepare.reducing_gap", "full", "must be a number, or null"),
     ("data.source", "folder", r"data.folder.path = '': must name img_align_celeba.zip"),
     ("data.celeba.mirrors.images", [{"url": "ftp://x/y.zip", "md5": "0" * 32}], r"images\[0\].url = 'ftp://x/y.zip': must start with http"),
     ("data.celeba.mirrors.images", [{"drive": "abc", "md5": "xyz"}], r"images\[0\].md5 = 'xyz': must be the file's MD5"),
@@ -53,6 +55,10 @@ def test_bad_values_name_the_key_and_what_is_allowed(path, value, message):
     with pytest.raises(ParamsError, match=message) as info:
         validate(with_change(path, value))
     assert "\n" not in str(info.value)
+
+
+def test_reducing_gap_may_be_null():
+    assert validate(with_change("prepare.reducing_gap", None))["prepare"]["reducing_gap"] is None
 
 
 def test_unknown_key_suggests_the_close_one():

@@ -38,14 +38,16 @@ def centre_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
     return left, top, left + crop, top + crop
 
 
-def load_face(data: bytes, *, crop: int, size: int, max_pixels: int) -> np.ndarray:
+def load_face(data: bytes, *, crop: int, size: int, max_pixels: int,
+              reducing_gap: float | None = 2.0) -> np.ndarray:
     """Decode one image, take its centre ``crop`` square and resize it to ``size``.
 
-    JPEG draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is that
-    much smaller, which skips most of the decoding work (DCT scaling also averages pixels,
-    so it does not alias). Grayscale, CMYK, palette and alpha images are converted to RGB
-    as Pillow does (alpha is dropped); 16-bit grayscale is scaled to 8 bits, where Pillow's
-    own conversion would clip it to white.
+    JPEG draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale (DCT scaling, which
+    averages and so does not alias) as long as the crop keeps at least ``reducing_gap`` x
+    ``size`` pixels across, the rule of Pillow's ``Image.thumbnail``; the Lanczos resize
+    then filters from there. ``None`` decodes at full resolution. Grayscale, CMYK, palette
+    and alpha images are converted to RGB as Pillow does (alpha is dropped); 16-bit
+    grayscale is scaled to 8 bits, where Pillow's own conversion would clip it to white.
 
     Returns
     -------
@@ -68,9 +70,9 @@ def load_face(data: bytes, *, crop: int, size: int, max_pixels: int) -> np.ndarr
             if width * height > max_pixels:
                 raise BadImage(f"{width}x{height} px exceeds prepare.max_image_pixels ({max_pixels})")
             box = centre_box(width, height, crop)
-            # Ask for at least twice the target resolution so the final resize still filters.
-            want = min(1.0, 2 * size / crop)
-            img.draft("RGB", (math.ceil(width * want), math.ceil(height * want)))
+            want = 1.0 if reducing_gap is None else min(1.0, reducing_gap * size / crop)
+            if want < 1.0:
+                img.draft("RGB", (math.ceil(width * want), math.ceil(height * want)))
             scale = img.size[0] / width  # 1, 1/2, 1/4 or 1/8 after draft
             if img.mode.startswith("I"):  # 16-bit grayscale PNG: "I;16" (or "I")
                 img = Image.fromarray(np.rint(np.asarray(img, dtype=np.float32) / 257).clip(0, 255).astype(np.uint8))
@@ -98,7 +100,7 @@ def _reader(source: ImageSource, pid: int):
 
 
 def _decode_chunk(task):
-    source, ids, crop, size, max_pixels = task
+    source, ids, crop, size, max_pixels, reducing_gap = task
     reader = _reader(source, os.getpid())
     faces = np.zeros((len(ids), size, size, 3), np.uint8)
     bad = []
@@ -106,14 +108,15 @@ def _decode_chunk(task):
         try:
             if reader.size(image_id) > 3 * max_pixels + (1 << 20):
                 raise BadImage(f"{reader.size(image_id)} bytes: too large for prepare.max_image_pixels")
-            faces[k] = load_face(reader.read(image_id), crop=crop, size=size, max_pixels=max_pixels)
+            faces[k] = load_face(reader.read(image_id), crop=crop, size=size, max_pixels=max_pixels,
+                                 reducing_gap=reducing_gap)
         except (BadImage, zipfile.BadZipFile, zlib.error, OSError) as exc:  # corrupt member: bad CRC or stream
             bad.append((k, str(exc)))
     return faces, bad
 
 
 def decode_faces(source: ImageSource, ids: list[str], out: np.ndarray, *, crop: int, max_pixels: int,
-                 workers: int = 1, progress=None) -> list[tuple[int, str]]:
+                 reducing_gap: float | None = 2.0, workers: int = 1, progress=None) -> list[tuple[int, str]]:
     """Fill ``out[k]`` with the cropped, resized image ``ids[k]`` of ``source``.
 
     Parameters
@@ -121,6 +124,8 @@ def decode_faces(source: ImageSource, ids: list[str], out: np.ndarray, *, crop: 
     out : ndarray of shape (len(ids), S, S, 3), uint8
         Usually a memory map of the output ``.npy`` file, so the set never sits in RAM twice.
         Rows of images that cannot be used are set to zero.
+    reducing_gap : float >= 1 or None
+        See :func:`load_face`.
     workers : int
         Decoding processes; the result does not depend on it.
     progress : callable or None
@@ -133,7 +138,7 @@ def decode_faces(source: ImageSource, ids: list[str], out: np.ndarray, *, crop: 
     """
     size = out.shape[1]
     starts = range(0, len(ids), CHUNK)
-    tasks = ((source, ids[s:s + CHUNK], crop, size, max_pixels) for s in starts)
+    tasks = ((source, ids[s:s + CHUNK], crop, size, max_pixels, reducing_gap) for s in starts)
     bad = []
     for start, (faces, chunk_bad) in zip(starts, ordered_map(_decode_chunk, tasks, workers)):
         out[start:start + len(faces)] = faces

@@ -83,6 +83,22 @@ class Text:
 
 
 @dataclass(frozen=True)
+class OrNull:
+    """``null``, or a value ``inner`` accepts; ``meaning`` says what null does."""
+
+    inner: Any
+    meaning: str
+
+    def check(self, key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return self.inner.check(key, value)
+        except ParamsError as exc:
+            raise ParamsError(f"{exc}, or null ({self.meaning})") from None
+
+
+@dataclass(frozen=True)
 class CountOrFraction:
     """An int >= 1 (a count) or a float in (0, 1) (a fraction), like scikit-learn's train_size."""
 
@@ -153,6 +169,7 @@ SCHEMA: dict = {
     "prepare": {
         "crop": Number(int, 8),
         "image_size": Number(int, 8),
+        "reducing_gap": OrNull(Number(float, 1), "full-resolution decoding"),
         "split": {"method": Choice(("first", "official")), "train_size": CountOrFraction()},
         "workers": Number(int, 1, 256),
         "max_bad_fraction": UNIT,
