@@ -33,7 +33,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import machine_info
+from common import machine_info, write_noise_images
 from latentspace.model import ArchitectureConfig, build_encoder
 from latentspace.training import predict_in_batches
 
@@ -68,16 +68,6 @@ class PeakMemory:
         self.anon_kib = max(self.anon_kib, _status_kib("RssAnon"))
         self.peak = {"peak_rss_mib": round(_status_kib("VmHWM") / 1024, 1),
                      "peak_rss_anon_mib": round(self.anon_kib / 1024, 1)}
-
-
-def write_noise_images(path, n: int, size: int, seed: int, chunk: int = 8192) -> None:
-    """Seeded uniform uint8 images of shape (n, size, size, 3) in a .npy file, ``chunk`` rows at a time."""
-    rng = np.random.default_rng(seed)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
-    for start in range(0, n, chunk):
-        out[start : start + chunk] = rng.integers(0, 256, (min(chunk, n - start), size, size, 3), dtype=np.uint8)
-    out.flush()
-    del out
 
 
 def timed(fn, *args, **kwargs):

@@ -55,3 +55,17 @@ def machine_info() -> dict:
     except ImportError:
         pass
     return info
+
+
+def write_noise_images(path, n: int, size: int, seed: int, chunk: int = 8192) -> None:
+    """Seeded uniform uint8 images of shape (n, size, size, 3) in a .npy file, ``chunk`` rows at a time.
+
+    Throughput does not depend on what the pixels show, and this writes 170,000 64x64 images
+    (2.1 GB) in seconds where rendering faces would take minutes.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+    for start in range(0, n, chunk):
+        out[start : start + chunk] = rng.integers(0, 256, (min(chunk, n - start), size, size, 3), dtype=np.uint8)
+    out.flush()
+    del out
