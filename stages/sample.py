@@ -1,5 +1,6 @@
 """Stage `sample`: new latent vectors from every sampler setting of params `sample`, one array each,
-with a manifest that says which sampler and value made each file."""
+with a manifest that says which sampler and value made each file, and how well each fitted
+mixture explains the vectors it was fitted to against held-out ones (metrics/sample.json)."""
 
 import argparse
 import sys
@@ -10,8 +11,16 @@ from tqdm import tqdm
 
 from latentspace import samplers
 from latentspace.geometry import load_principal_axes
-from latentspace.io import InputError, atomic_path, load_latents, require_file, run_stage, save_json
+from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_json
 from latentspace.params import load_params
+
+
+def mixture_fit(mixture: samplers.GaussianMixture, z, z_holdout) -> dict:
+    """Mean log density of the vectors the mixture was fitted to and of held-out ones."""
+    fitted = float(mixture.log_likelihood(z[mixture.rows_]).mean())
+    holdout = float(mixture.log_likelihood(z_holdout).mean())
+    return {"k": mixture.value, "converged": mixture.converged_, "n_fitted": len(mixture.rows_),
+            "log_likelihood_fitted": fitted, "log_likelihood_holdout": holdout, "overfit_gap": fitted - holdout}
 
 
 def main():
@@ -20,7 +29,9 @@ def main():
     parser.add_argument("--z", required=True, help="training vectors the samplers are fitted to")
     parser.add_argument("--component-stats", required=True, type=Path)
     parser.add_argument("--pca", required=True, type=Path)
+    parser.add_argument("--z-holdout", required=True, help="held-out vectors the mixtures are scored on")
     parser.add_argument("--out", required=True, help="directory to create")
+    parser.add_argument("--metrics", required=True)
     args = parser.parse_args()
     p = load_params(args.params)["sample"]
 
@@ -30,17 +41,22 @@ def main():
     if any(v.shape != (z.shape[1],) for v in stats.values()):
         raise InputError(f"{args.component_stats}: mu, hw, mean, std must have shape ({z.shape[1]},) like the "
                          f"vectors of {args.z}; re-run the stats stage (dvc repro)")
+    z_holdout = load_latents(args.z_holdout)
+    check_latent_dim(args.z_holdout, z_holdout, z.shape[1])
     pca = load_principal_axes(args.pca, z.shape[1])
     cloud = samplers.LatentCloud(z=z, pca=pca, **stats)
 
     settings = samplers.settings_from_params(p)
     with atomic_path(args.out, directory=True) as tmp:
-        manifest = []
+        manifest, mixtures = [], {}
         for s in tqdm(settings, desc="sampler settings", unit="setting", file=sys.stderr):
             vectors = samplers.draw_setting(s, cloud, seed=p["seed"], n=p["n"])
             np.save(tmp / f"{s.name}.npy", vectors)
             manifest.append({"file": f"{s.name}.npy", "sampler": s.kind, "value": s.value, "label": s.label})
+            if isinstance(s, samplers.GaussianMixture):
+                mixtures[s.name.replace(".", "_")] = mixture_fit(s, z, z_holdout)
         save_json(tmp / "manifest.json", manifest)
+    save_json(args.metrics, {"n_holdout": len(z_holdout), "mixture": mixtures})
 
 
 if __name__ == "__main__":

@@ -258,6 +258,31 @@ def test_samples_and_decoded_grids(repo):
     assert Image.open(root / "plots/decoded_overview.png").size[0] > 100
 
 
+def test_mixture_fit_metrics_match_a_refit(repo):
+    """metrics/sample.json: each mixture, fitted again here with the same seed, scores the vectors it
+    was fitted to and the held-out ones as reported."""
+    from latentspace import samplers
+    from latentspace.geometry import PrincipalAxes
+
+    root, params, _ = repo
+    reported = json.loads((root / "metrics/sample.json").read_text())
+    z, holdout = np.load(root / "data/z.npy"), np.load(root / "data/z_holdout.npy")
+    assert reported["n_holdout"] == len(holdout)
+    comp = np.load(root / "data/component_stats.npz")
+    with np.load(root / "data/pca.npz") as f:
+        pca = PrincipalAxes(f["mean"], f["axes"], f["variances"])
+    cloud = samplers.LatentCloud(z=z, pca=pca, **{k: comp[k] for k in ("mu", "hw", "mean", "std")})
+    mixtures = [s for s in samplers.settings_from_params(params["sample"]) if s.kind == "mixture"]
+    assert sorted(reported["mixture"]) == sorted(s.name.replace(".", "_") for s in mixtures)
+    for setting in mixtures:
+        samplers.draw_setting(setting, cloud, seed=params["sample"]["seed"], n=params["sample"]["n"])
+        got = reported["mixture"][setting.name.replace(".", "_")]
+        assert got["k"] == setting.value and got["n_fitted"] == len(setting.rows_)
+        assert got["log_likelihood_fitted"] == pytest.approx(setting.log_likelihood(z[setting.rows_]).mean(), rel=1e-9)
+        assert got["log_likelihood_holdout"] == pytest.approx(setting.log_likelihood(holdout).mean(), rel=1e-9)
+        assert got["overfit_gap"] == pytest.approx(got["log_likelihood_fitted"] - got["log_likelihood_holdout"])
+
+
 def test_sampling_metrics_match_a_recomputation(repo):
     """metrics/sampling.json has every setting and the real baseline; the in-core fraction and the
     distance to the nearest training vector are recomputed here from the arrays."""
@@ -366,8 +391,9 @@ def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, valu
     out = tmp_path / "out"
     args = {
         "download": ["--out", str(out / "raw")],
-        "sample": ["--z", "data/z.npy", "--component-stats", "data/component_stats.npz", "--pca", "data/pca.npz",
-                   "--out", str(out / "samples")],
+        "sample": ["--z", "data/z.npy", "--z-holdout", "data/z_holdout.npy", "--component-stats",
+                   "data/component_stats.npz", "--pca", "data/pca.npz", "--out", str(out / "samples"),
+                   "--metrics", str(out / "s.json")],
         "correlate": ["--z", "data/z.npy", "--data", str(out), "--metrics", str(out / "c.json"),
                       "--plots", str(out)],
         "train": ["--images", "data/images.npy", "--index", "data/index.csv", "--model", str(out / "m.keras"),

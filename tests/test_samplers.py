@@ -194,6 +194,39 @@ def test_mixture_warns_when_em_stops_early_and_rejects_too_many_components(blobs
         fitted(samplers.GaussianMixture(11, fit_rows=10), blobs)
 
 
+def naive_mixture_log_density(gmm, z):
+    """Reference: log sum_c w_c N(z | m_c, S_c), one vector and one component at a time."""
+    out = []
+    for x in z.astype(np.float64):
+        terms = []
+        for w, m, cov in zip(gmm.weights_, gmm.means_, gmm.covariances_):
+            d = x - m
+            _, logdet = np.linalg.slogdet(cov)
+            terms.append(np.log(w) - 0.5 * (d @ np.linalg.solve(cov, d) + logdet + len(x) * math.log(2 * math.pi)))
+        top = max(terms)
+        out.append(top + math.log(sum(math.exp(t - top) for t in terms)))
+    return np.array(out)
+
+
+def test_mixture_log_likelihood_matches_the_density_formula(blobs):
+    gmm = fitted(samplers.GaussianMixture(3, fit_rows=3000), blobs)
+    z = np.asarray(blobs.z[:50])
+    np.testing.assert_allclose(gmm.log_likelihood(z, chunk_rows=7), naive_mixture_log_density(gmm, z), rtol=1e-9)
+    with pytest.raises(RuntimeError, match="fit the sampler"):
+        samplers.GaussianMixture(3).log_likelihood(z)
+
+
+def test_too_many_components_score_their_own_vectors_far_above_held_out_ones():
+    """The check the sample stage reports: 40 components on 400 vectors in 8-D memorise them."""
+    rng = np.random.default_rng(2)
+    z, held_out = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))
+    gaps = {}
+    for k in (1, 40):
+        gmm = fitted(samplers.GaussianMixture(k), cloud_of(z))
+        gaps[k] = gmm.log_likelihood(z[gmm.rows_]).mean() - gmm.log_likelihood(held_out).mean()
+    assert abs(gaps[1]) < 0.5 < 5 < gaps[40]
+
+
 # --- neighbourhood (micro-correlations) --------------------------------------------------------
 
 def test_neighbourhood_points_lie_between_a_real_vector_and_a_near_neighbour():
