@@ -33,8 +33,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import machine_info, write_noise_images
-from latentspace.model import ArchitectureConfig, build_encoder
+from common import default_architecture, machine_info, write_noise_images
+from latentspace.model import build_encoder
 from latentspace.training import predict_in_batches
 
 MIB = 2**20
@@ -89,7 +89,7 @@ def main():
     args = parser.parse_args()
     baseline_n = min(args.baseline_n, args.n)
 
-    cfg = ArchitectureConfig(args.size, 256, (64, 64, 128, 128), (3, 3, 3, 3), (2, 2, 2, 2), True, "leaky_relu")
+    cfg = default_architecture(args.size)
     keras.utils.set_random_seed(args.seed)
     encoder = build_encoder(cfg)
 

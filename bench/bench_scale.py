@@ -35,9 +35,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import machine_info, write_noise_images
+from common import default_architecture, machine_info, write_noise_images
 from latentspace.distribution import distributed, local_devices, set_precision
-from latentspace.model import ArchitectureConfig, build_autoencoder
+from latentspace.model import build_autoencoder
 from latentspace.training import compile_autoencoder, predict_in_batches, to_model_input, train_autoencoder
 
 GOALS = {"train_images_per_s": 20_000, "encode_images_per_s": 50_000}  # one H100, 64x64
@@ -61,24 +61,19 @@ class EpochTimes(keras.callbacks.Callback):
             self._start = None
 
 
-def architecture(size: int) -> ArchitectureConfig:
-    """params.yaml's default model at ``size`` px."""
-    return ArchitectureConfig(size, 256, (64, 64, 128, 128), (3, 3, 3, 3), (2, 2, 2, 2), True, "leaky_relu")
-
-
 def train_rates(images, args) -> dict:
     """Images/s of the project's training path (2nd epoch) and of `fit` on a float32 array."""
     n_val = min(args.batch_size, len(images) // 10)
     train_idx, val_idx = np.arange(len(images) - n_val), np.arange(len(images) - n_val, len(images))
     timer = EpochTimes()
     with distributed(args.distribution) as replicas:
-        train_autoencoder(architecture(images.shape[1]), images, train_idx, val_idx, seed=0, epochs=2,
+        train_autoencoder(default_architecture(images.shape[1]), images, train_idx, val_idx, seed=0, epochs=2,
                           batch_size=args.batch_size, optimizer="adam", learning_rate=1e-3, loss="mse",
                           loader_threads=args.loader_threads, steps_per_execution=args.steps_per_execution,
                           callbacks=[timer])
         x = to_model_input(images[: args.baseline_n])
         keras.utils.set_random_seed(0)
-        model = build_autoencoder(architecture(images.shape[1]))
+        model = build_autoencoder(default_architecture(images.shape[1]))
         compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse",
                             steps_per_execution=args.steps_per_execution)
         model.fit(x, x, batch_size=args.batch_size, epochs=1, verbose=0)  # trace and compile
@@ -95,7 +90,7 @@ def train_rates(images, args) -> dict:
 def encode_rates(images, args) -> dict:
     """Images/s of `predict_in_batches` over the memory map and of `predict` on a float32 array."""
     keras.utils.set_random_seed(0)
-    encoder = build_autoencoder(architecture(images.shape[1])).get_layer("encoder")
+    encoder = build_autoencoder(default_architecture(images.shape[1])).get_layer("encoder")
     x = to_model_input(images[: args.baseline_n])
     bs = args.encode_batch_size
     predict_in_batches(encoder, images, bs, rows=np.arange(min(len(images), 2 * bs)))  # trace both batch shapes

@@ -27,15 +27,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import machine_info
+from common import default_architecture, machine_info
 from latentspace.flops import forward_flops, training_step_flops
-from latentspace.model import ArchitectureConfig, build_autoencoder
+from latentspace.model import build_autoencoder
 from latentspace.training import compile_autoencoder
-
-
-def default_architecture(size: int) -> ArchitectureConfig:
-    """params.yaml's default model at ``size`` px."""
-    return ArchitectureConfig(size, 256, (64, 64, 128, 128), (3, 3, 3, 3), (2, 2, 2, 2), True, "leaky_relu")
 
 
 def median_seconds(fn, repeats: int, warmup: int = 1) -> float:

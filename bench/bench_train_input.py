@@ -15,8 +15,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import machine_info
-from latentspace.model import ArchitectureConfig, build_autoencoder
+from common import default_architecture, machine_info
+from latentspace.model import build_autoencoder
 from latentspace.training import UInt8Batches, compile_autoencoder
 
 
@@ -41,7 +41,7 @@ def main():
 
     images = np.load(args.images, mmap_mode="r", allow_pickle=False)[: args.n]
     n, size = len(images), images.shape[1]
-    cfg = ArchitectureConfig(size, 256, (64, 64, 128, 128), (3, 3, 3, 3), (2, 2, 2, 2), True, "leaky_relu")
+    cfg = default_architecture(size)
     x = np.asarray(images, dtype=np.float32) / 255.0
     cases = {
         "float32_array_in_memory": ((x, x), {"batch_size": args.batch_size}),

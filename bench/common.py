@@ -69,3 +69,18 @@ def write_noise_images(path, n: int, size: int, seed: int, chunk: int = 8192) ->
         out[start : start + chunk] = rng.integers(0, 256, (min(chunk, n - start), size, size, 3), dtype=np.uint8)
     out.flush()
     del out
+
+
+def default_architecture(size: int):
+    """The model of params.yaml (the repository's defaults) at ``size`` px: what the benches time.
+
+    Returns
+    -------
+    cfg : latentspace.model.ArchitectureConfig
+    """
+    from latentspace.model import ArchitectureConfig  # imports Keras: only the benches that build a model
+    from latentspace.params import load_params
+
+    m = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["model"]
+    return ArchitectureConfig(size, m["latent_dim"], tuple(m["filters"]), tuple(m["kernel_sizes"]), tuple(m["strides"]),
+                              m["batch_norm"], m["activation"], m["dropout"])
