@@ -64,7 +64,8 @@ def main():
             model, history = train_autoencoder(
                 cfg, images, train_idx, val_idx, seed=t["seed"], epochs=t["epochs"], batch_size=t["batch_size"],
                 optimizer=t["optimizer"], learning_rate=t["learning_rate"], lr_schedule=t["lr_schedule"], loss=t["loss"],
-                loader_threads=t["loader_threads"], steps_per_execution=t["steps_per_execution"], verbose=2,
+                loader_threads=t["loader_threads"], steps_per_execution=t["steps_per_execution"],
+                bn_recalibration_images=t["bn_recalibration_images"], verbose=2,
                 backup=backup, callbacks=[logger],
             )
             seconds = time.perf_counter() - start

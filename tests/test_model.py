@@ -99,3 +99,48 @@ def test_uint8_batches_serve_every_row_once_per_epoch_as_floats():
         orders.append(ds.order.copy())
         np.testing.assert_array_equal(ds.order, np.random.default_rng([0, epoch]).permutation(rows))
     assert not np.array_equal(orders[0], orders[1])  # reshuffled between epochs
+
+
+def _batch_norms(model):
+    return [layer for part in ("encoder", "decoder") for layer in model.get_layer(part).layers
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def test_batch_norm_recalibration_sets_the_moving_statistics_to_the_data_statistics():
+    """Against a naive reference: the first BatchNorm's input for every image, through a sub-model."""
+    from latentspace.training import recalibrate_batch_norm, to_model_input
+
+    images = np.random.default_rng(3).integers(0, 256, (50, 16, 16, 3), dtype=np.uint8)
+    rows = np.arange(5, 45)  # batches of 16, 16 and 8: unequal weights
+    model = build_autoencoder(ArchitectureConfig(16, 8, (4, 8), (3, 3), (2, 2), True, "relu", dropout=0.3))
+    norms = _batch_norms(model)
+    trainable = [np.array(w) for w in model.trainable_weights]
+
+    assert recalibrate_batch_norm(model, images, rows, batch_size=16) == len(norms) == 4  # 2 encoder, 2 decoder
+    first = norms[0]
+    inputs = keras.Model(model.get_layer("encoder").input, first.input).predict_on_batch(to_model_input(images[rows]))
+    channels = inputs.reshape(-1, inputs.shape[-1]).astype(np.float64)
+    np.testing.assert_allclose(np.array(first.moving_mean), channels.mean(axis=0), rtol=1e-4, atol=1e-6)
+    batches = [inputs[start:start + 16] for start in (0, 16, 32)]  # 16, 16 and 8 images
+    expected_variance = sum(len(b) * b.reshape(-1, b.shape[-1]).var(axis=0) for b in batches) / 40
+    np.testing.assert_allclose(np.array(first.moving_variance), expected_variance, rtol=1e-4)
+    # only the statistics moved; momentum and dropout are as they were
+    assert all(np.array_equal(a, np.array(b)) for a, b in zip(trainable, model.trainable_weights))
+    assert all(layer.momentum == 0.99 for layer in norms)
+    assert [layer.rate for layer in model.get_layer("encoder").layers if isinstance(layer, keras.layers.Dropout)][0] == 0.3
+
+
+def test_train_autoencoder_recalibrates_on_a_seeded_subset_of_the_training_rows():
+    from latentspace.training import recalibrate_batch_norm, train_autoencoder
+
+    images = np.random.default_rng(0).integers(0, 256, (60, 16, 16, 3), dtype=np.uint8)
+    cfg = ArchitectureConfig(16, 8, (4, 8), (3, 3), (2, 2), True, "relu")
+    fit = dict(seed=4, epochs=1, batch_size=16, optimizer="adam", learning_rate=1e-3, loss="mse")
+    recalibrated, _ = train_autoencoder(cfg, images, np.arange(48), np.arange(48, 60), bn_recalibration_images=32, **fit)
+    plain, _ = train_autoencoder(cfg, images, np.arange(48), np.arange(48, 60), **fit)
+    assert not np.allclose(np.array(_batch_norms(plain)[0].moving_mean), np.array(_batch_norms(recalibrated)[0].moving_mean))
+    rows = np.sort(np.random.default_rng(4).choice(np.arange(48), size=32, replace=False))
+    recalibrate_batch_norm(plain, images, rows, 16)
+    for a, b in zip(_batch_norms(plain), _batch_norms(recalibrated)):
+        np.testing.assert_allclose(np.array(a.moving_mean), np.array(b.moving_mean), rtol=1e-6)
+        np.testing.assert_allclose(np.array(a.moving_variance), np.array(b.moving_variance), rtol=1e-6)

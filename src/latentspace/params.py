@@ -199,6 +199,7 @@ SCHEMA: dict = {
         "distribution": Choice(DISTRIBUTIONS),
         "steps_per_execution": Number(int, 1, 10_000),
         "deterministic": Boolean(),
+        "bn_recalibration_images": INT_NONNEG,
         "backup_dir": Text(allow_empty=False),
     },
     "encode": {"batch_size": INT_POS},

@@ -231,7 +231,8 @@ def compile_autoencoder(model: keras.Model, *, optimizer: str, learning_rate: fl
 
 def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, seed: int, epochs: int,
                       batch_size: int, optimizer: str, learning_rate: float, loss: str, loader_threads: int = 1,
-                      lr_schedule: str = "constant", steps_per_execution: int = 1, backup: EpochBackup | None = None, callbacks=(), verbose=0):
+                      lr_schedule: str = "constant", steps_per_execution: int = 1, bn_recalibration_images: int = 0,
+                      backup: EpochBackup | None = None, callbacks=(), verbose=0):
     """Build, compile and fit the autoencoder on ``images[train_idx]``, scoring ``images[val_idx]``.
 
     Run it inside :func:`latentspace.distribution.distributed` to train on several devices,
@@ -244,6 +245,9 @@ def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, se
     train_idx, val_idx : ndarray of shape (n_train,), (n_val,)
     seed : int
         Seeds the initial weights, dropout and the order of the batches.
+    bn_recalibration_images : int
+        After the last epoch, :func:`recalibrate_batch_norm` on this many training images
+        (a subset drawn with ``seed``); 0 keeps the moving averages of training.
     backup : EpochBackup or None
         Save the state after every epoch there, and first resume from it if an earlier run
         was interrupted. The resumed run ends with the same weights as an uninterrupted one
@@ -271,9 +275,63 @@ def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, se
                     validation_steps=len(val_batches), initial_epoch=first_epoch, epochs=epochs, shuffle=False,
                     verbose=verbose,
                     callbacks=[FollowEpochs(train_batches), *([backup] if backup is not None else []), *callbacks])
+    if bn_recalibration_images:
+        n = min(bn_recalibration_images, len(train_idx))
+        rows = np.sort(np.random.default_rng(seed).choice(train_idx, size=n, replace=False))
+        recalibrate_batch_norm(model, images, rows, batch_size)
     if backup is None:
         return model, fit.history
     return model, backup.history
+
+
+def _sublayers(layer) -> list:
+    """``layer`` and every layer nested in it (the autoencoder holds the encoder and decoder models)."""
+    return [layer, *(sub for child in getattr(layer, "layers", []) for sub in _sublayers(child))]
+
+
+def recalibrate_batch_norm(model: keras.Model, images, rows, batch_size: int) -> int:
+    """Replace every BatchNormalization layer's moving mean and variance by the average of its
+    batch statistics over ``images[rows]`` under the final weights ("precise BN").
+
+    During training the moving averages follow weights that keep changing; after few steps
+    (large batches, few epochs) they lag behind them, and inference, which uses them, does
+    worse than training. Each batch's statistics enter weighted by its size, so the moving
+    mean becomes the mean of the layer's input over all of ``rows``. Dropout stays off while
+    this runs, and no weight changes.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_images, S, S, 3), uint8
+    rows : ndarray of shape (n_rows,)
+    batch_size : int
+
+    Returns
+    -------
+    n_layers : int
+        BatchNormalization layers recalibrated (0 for a model without any).
+    """
+    layers = _sublayers(model)
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+    dropouts = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    if not norms or not len(rows):
+        return len(norms)
+    saved = [layer.momentum for layer in norms], [layer.rate for layer in dropouts]
+    try:
+        for layer in dropouts:  # training=True below is for the statistics, not for the masks
+            layer.rate = 0.0
+        seen = 0
+        for start in range(0, len(rows), batch_size):
+            batch = to_model_input(images[np.sort(rows[start:start + batch_size])])
+            for layer in norms:  # moving <- (seen * moving + len(batch) * batch statistic) / (seen + len(batch))
+                layer.momentum = seen / (seen + len(batch))
+            model(batch, training=True)
+            seen += len(batch)
+    finally:
+        for layer, momentum in zip(norms, saved[0]):
+            layer.momentum = momentum
+        for layer, rate in zip(dropouts, saved[1]):
+            layer.rate = rate
+    return len(norms)
 
 
 class RowBatches(keras.utils.PyDataset):
