@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from latentspace.batch_norm import FusedBatchNormalization
+
 
 @dataclass(frozen=True)
 class ArchitectureConfig:
@@ -50,29 +52,33 @@ class ArchitectureConfig:
         return self.image_size // self.total_stride
 
 
-def _conv_block(x, layer_cls, filters, kernel, stride, cfg: ArchitectureConfig, name: str):
+def _conv_block(x, layer_cls, filters, kernel, stride, cfg: ArchitectureConfig, name: str, norm_cls):
     x = layer_cls(filters, kernel, strides=stride, padding="same", name=name)(x)
     if cfg.batch_norm:
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = norm_cls(name=f"{name}_bn")(x)
     x = layers.Activation(cfg.activation, name=f"{name}_act")(x)
     if cfg.dropout:
         x = layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
     return x
 
 
-def build_encoder(cfg: ArchitectureConfig) -> keras.Model:
-    """Images of shape (batch, S, S, 3) in [0, 1] -> latent vectors of shape (batch, latent_dim)."""
+def build_encoder(cfg: ArchitectureConfig, norm_cls=FusedBatchNormalization) -> keras.Model:
+    """Images of shape (batch, S, S, 3) in [0, 1] -> latent vectors of shape (batch, latent_dim).
+
+    ``norm_cls`` is the BatchNormalization layer class (``keras.layers.BatchNormalization``
+    to time or check the fused one against Keras' own).
+    """
     inputs = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
     x = inputs
     for i, (f, k, s) in enumerate(zip(cfg.filters, cfg.kernel_sizes, cfg.strides)):
-        x = _conv_block(x, layers.Conv2D, f, k, s, cfg, name=f"encoder_conv_{i}")
+        x = _conv_block(x, layers.Conv2D, f, k, s, cfg, name=f"encoder_conv_{i}", norm_cls=norm_cls)
     x = layers.Flatten(name="encoder_flatten")(x)  # (batch, b*b*filters[-1])
     # float32 even under a mixed-precision policy: the latent vectors are what the study measures.
     z = layers.Dense(cfg.latent_dim, name="encoder_z", dtype="float32")(x)
     return keras.Model(inputs, z, name="encoder")
 
 
-def build_decoder(cfg: ArchitectureConfig) -> keras.Model:
+def build_decoder(cfg: ArchitectureConfig, norm_cls=FusedBatchNormalization) -> keras.Model:
     """Latent vectors of shape (batch, latent_dim) -> images of shape (batch, S, S, 3) in [0, 1]."""
     b, top = cfg.bottleneck_size, cfg.filters[-1]
     inputs = keras.Input((cfg.latent_dim,), name="z")
@@ -81,7 +87,7 @@ def build_decoder(cfg: ArchitectureConfig) -> keras.Model:
     # Mirror the encoder: layer i of the decoder undoes encoder layer n-1-i.
     mirrored = list(zip(cfg.filters, cfg.kernel_sizes, cfg.strides))[::-1]
     for i, (f, k, s) in enumerate(mirrored):
-        x = _conv_block(x, layers.Conv2DTranspose, f, k, s, cfg, name=f"decoder_deconv_{i}")
+        x = _conv_block(x, layers.Conv2DTranspose, f, k, s, cfg, name=f"decoder_deconv_{i}", norm_cls=norm_cls)
     outputs = layers.Conv2DTranspose(
         3, cfg.kernel_sizes[0], padding="same", activation="sigmoid", name="decoder_image", dtype="float32"
     )(x)  # float32 under mixed precision too, so the loss is computed at full precision
@@ -161,9 +167,9 @@ def load_part(path, part: str) -> keras.Model:
         raise InputError(f"{path}: has no {part!r} part; expected the train stage's autoencoder") from None
 
 
-def build_autoencoder(cfg: ArchitectureConfig) -> keras.Model:
+def build_autoencoder(cfg: ArchitectureConfig, norm_cls=FusedBatchNormalization) -> keras.Model:
     """Encoder and decoder chained; both stay reachable as ``model.get_layer("encoder")``
     and ``model.get_layer("decoder")``, also after ``keras.saving.load_model``."""
-    encoder, decoder = build_encoder(cfg), build_decoder(cfg)
+    encoder, decoder = build_encoder(cfg, norm_cls), build_decoder(cfg, norm_cls)
     inputs = keras.Input((cfg.image_size, cfg.image_size, 3), name="image")
     return keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
