@@ -30,6 +30,8 @@ bench: $(STAMP)
 	$(RUN) dvc repro prepare
 	$(RUN) python bench/bench_train_input.py
 	$(RUN) python bench/bench_train_flops.py
+	$(RUN) python bench/bench_batch_norm.py
+	$(RUN) python bench/bench_batch_norm.py --size 64 --n 2048 --out bench/results/batch_norm_64.json
 	$(RUN) python bench/bench_encode.py
 	$(RUN) python bench/bench_scale.py --n 8192 --baseline-n 4096 --encode-batch-size 1024 --out bench/results/scale_cpu.json
 	$(RUN) python bench/bench_stats_correlate.py

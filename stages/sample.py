@@ -42,7 +42,7 @@ def main():
         raise InputError(f"{args.component_stats}: mu, hw, mean, std must have shape ({z.shape[1]},) like the "
                          f"vectors of {args.z}; re-run the stats stage (dvc repro)")
     z_holdout = load_latents(args.z_holdout)
-    check_latent_dim(args.z_holdout, z_holdout, z.shape[1])
+    check_latent_dim(args.z_holdout, z_holdout, z.shape[1], expected_by=f"every vector of {args.z}")
     pca = load_principal_axes(args.pca, z.shape[1])
     cloud = samplers.LatentCloud(z=z, pca=pca, **stats)
 

@@ -434,6 +434,12 @@ def bad_arrays(root: Path, tmp_path: Path, case: str) -> dict:
         np.save(samples / first, np.zeros((4, z.shape[1] + 1), np.float32))
         return {"stage": "decode", "args": ["--model", "models/autoencoder.keras", "--samples", str(samples),
                                             "--out", str(out / "decoded"), "--overview", str(out / "o.png")]}
+    if case == "held-out vectors of another size":
+        holdout = tmp_path / "z_holdout.npy"
+        np.save(holdout, np.zeros((5, z.shape[1] - 1), np.float32))
+        return {"stage": "sample", "args": ["--z", "data/z.npy", "--z-holdout", str(holdout), "--component-stats",
+                                            "data/component_stats.npz", "--pca", "data/pca.npz",
+                                            "--out", str(out / "samples"), "--metrics", str(out / "s.json")]}
     if case == "images of another size":
         images = tmp_path / "images.npy"
         np.save(images, np.zeros((N_IMAGES, SIZE // 2, SIZE // 2, 3), np.uint8))
@@ -450,6 +456,7 @@ def bad_arrays(root: Path, tmp_path: Path, case: str) -> dict:
     ("1-d", "z.npy: expected a 2-D array, got shape"),
     ("truncated", "z.npy: not a readable .npy array"),
     ("wrong latent size", "components, but the model's latent space has"),
+    ("held-out vectors of another size", "z_holdout.npy: vectors of 255 components, but every vector of data/z.npy has 256"),
     ("images of another size", "do not fit the encoder's input"),
 ])
 def test_bad_arrays_fail_cleanly_without_output(repo, tmp_path, case, message):

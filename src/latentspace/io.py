@@ -241,10 +241,12 @@ def load_latents(path: str | Path, *, mmap: bool = True, latent_dim: int | None 
     return z
 
 
-def check_latent_dim(path: str | Path, z: np.ndarray, latent_dim: int | None) -> None:
-    """InputError if the vectors in ``path`` do not have the model's ``latent_dim`` components."""
+def check_latent_dim(path: str | Path, z: np.ndarray, latent_dim: int | None,
+                     expected_by: str = "the model's latent space") -> None:
+    """InputError if the vectors in ``path`` do not have ``latent_dim`` components, the size
+    that ``expected_by`` (named in the message) has."""
     if latent_dim is not None and z.shape[1] != latent_dim:
-        raise InputError(f"{path}: vectors of {z.shape[1]} components, but the model's latent space has "
+        raise InputError(f"{path}: vectors of {z.shape[1]} components, but {expected_by} has "
                          f"{latent_dim}; re-run the stages after train (dvc repro)")
 
 
