@@ -33,10 +33,22 @@ def _images(shape, seed=2):
     return (rng.normal(3.0, 2.0, shape) * rng.uniform(0.5, 4.0, shape[-1])).astype("float32")
 
 
+def _graph_ops(layer, x, training):
+    import tensorflow as tf
+
+    graph = tf.function(lambda t: layer(t, training=training)).get_concrete_function(tf.constant(x)).graph
+    return {op.type for op in graph.get_operations()}
+
+
 def test_the_fused_kernel_runs_for_image_batches_under_tensorflow():
+    """So the comparisons below compare two computations, not Keras' layer with itself."""
     keras_bn, fused_bn = _pair((8, 6, 6, 5))
     assert keras.backend.backend() == "tensorflow"
-    assert fused_bn.fused(keras.KerasTensor((8, 6, 6, 5)))
+    x = _images((8, 6, 6, 5))
+    assert fused_bn.fused(x)
+    for training in (True, False):
+        assert "FusedBatchNormV3" in _graph_ops(fused_bn, x, training)
+        assert "FusedBatchNormV3" not in _graph_ops(keras_bn, x, training)
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"center": False}, {"scale": False}, {"epsilon": 1e-2, "momentum": 0.5}])

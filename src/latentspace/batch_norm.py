@@ -1,14 +1,14 @@
 """Keras' BatchNormalization, computed by TensorFlow's fused kernel under the TensorFlow backend.
 
 Keras 3 normalises with separate ops on every backend (``ops.moments``, then scale and shift);
-under TensorFlow on a CPU those ops and their gradients took about a third of a training
-step of the default autoencoder and halved its throughput (README "Performance"). TensorFlow's
-``FusedBatchNormV3`` does the statistics, the normalisation and the whole gradient in one
-kernel each, as tf.keras 2 did. Same maths as Keras' layer: the outputs and gradients agree to
-float32 round-off (tested), the moving statistics follow the same update, and the config
-and weights are Keras' own. Under JAX, XLA fuses the ops anyway and the layer is Keras' unchanged, as it is
-wherever the kernel does not apply (masks, synchronised statistics, renorm, anything but an
-NHWC image batch).
+under TensorFlow on a CPU those ops and their gradients took about a third of the op time of
+a training step of the default autoencoder (docs/PERFORMANCE.md). TensorFlow's
+``FusedBatchNormV3`` does the statistics and the normalisation in one kernel, and the whole
+gradient in another, as tf.keras 2 did. Same maths as Keras' layer: the outputs and gradients
+agree to float32 round-off (tested), the moving statistics follow the same update, and the
+config and weights are Keras' own. Under JAX (whose XLA fuses the ops anyway) and PyTorch the
+layer is Keras' unchanged, as it is wherever the kernel does not apply (masks, synchronised
+statistics, renorm, anything but an NHWC image batch).
 """
 
 from __future__ import annotations
