@@ -44,7 +44,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "images.npy")
         write_noise_images(path, args.n, args.size, seed=0)
-        images = np.load(path, mmap_mode="r")
+        images = np.load(path, mmap_mode="r", allow_pickle=False)
         cfg = default_architecture(args.size)
         models, batches = {}, {}
         for name, norm_cls in VARIANTS.items():
