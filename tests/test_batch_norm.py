@@ -89,7 +89,8 @@ def _tiny_autoencoder(norm_cls):
 def test_gradients_match_keras_through_a_whole_autoencoder():
     """Same initial weights, same batches: plain SGD steps move every weight (gamma and beta
     included) alike, so the fused kernel's gradient is Keras' up to float32 round-off."""
-    keras_model, fused_model = _tiny_autoencoder(keras.layers.BatchNormalization), _tiny_autoencoder(FusedBatchNormalization)
+    keras_model = _tiny_autoencoder(keras.layers.BatchNormalization)
+    fused_model = _tiny_autoencoder(FusedBatchNormalization)
     fused_model.set_weights(keras_model.get_weights())
     x = np.random.default_rng(4).random((3, 12, 16, 16, 3), dtype=np.float32)
     start = [w.copy() for w in keras_model.get_weights()]
@@ -115,7 +116,8 @@ def test_a_wrong_variance_correction_would_be_caught():
     np.testing.assert_allclose(fused_bn.moving_variance.numpy(), keras_bn.moving_variance.numpy(), rtol=1e-5)
 
 
-@pytest.mark.parametrize("case", ["vectors", "channels_first", "synchronized", "renorm", "tiny_epsilon", "mask"])
+@pytest.mark.parametrize("case", ["vectors", "channels_first", "synchronized", "renorm", "tiny_epsilon", "mask",
+                                  "frozen"])
 def test_where_the_kernel_does_not_apply_it_is_exactly_keras(case):
     shape, kwargs, mask = (8, 4, 4, 3), {}, None
     if case == "vectors":
@@ -130,6 +132,8 @@ def test_where_the_kernel_does_not_apply_it_is_exactly_keras(case):
         kwargs = {"epsilon": 1e-6}
     keras_bn, fused_bn = _pair(shape, **kwargs)
     x = _images(shape)
+    if case == "frozen":
+        keras_bn.trainable = fused_bn.trainable = False
     if case == "mask":
         shape, x = (8, 6, 3), _images((8, 6, 3))
         keras_bn, fused_bn = _pair(shape)

@@ -7,8 +7,8 @@ a training step of the default autoencoder (docs/PERFORMANCE.md). TensorFlow's
 gradient in another, as tf.keras 2 did. Same maths as Keras' layer: the outputs and gradients
 agree to float32 round-off (tested), the moving statistics follow the same update, and the
 config and weights are Keras' own. Under JAX (whose XLA fuses the ops anyway) and PyTorch the
-layer is Keras' unchanged, as it is wherever the kernel does not apply (masks, synchronised
-statistics, renorm, anything but an NHWC image batch).
+layer is Keras' unchanged, as it is wherever the kernel does not apply (frozen layers, masks,
+synchronised statistics, renorm, anything but an NHWC image batch).
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     """
 
     def fused(self, inputs, mask=None) -> bool:
-        """Whether :meth:`call` runs the fused kernel for ``inputs`` (else Keras' own ops)."""
-        return (keras.backend.backend() == "tensorflow" and mask is None and not self.synchronized
+        """Whether :meth:`call` runs the fused kernel for ``inputs`` (else Keras' own ops).
+
+        Not for a frozen layer (``trainable=False``, fine-tuning): gradients then flow through
+        the kernel's inference mode, whose GPU gradient TensorFlow refuses under deterministic ops.
+        """
+        return (keras.backend.backend() == "tensorflow" and self.trainable and mask is None and not self.synchronized
                 and not self.renorm and len(inputs.shape) == 4 and self.axis % 4 == 3
                 and self.epsilon >= _MIN_FUSED_EPSILON)
 
