@@ -15,6 +15,7 @@ the encoder and decoder of each run inference as the encode/decode stages do
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import default_architecture, machine_info, write_noise_images
+from common import alternated_epoch_rates, default_architecture, machine_info, write_noise_images
 from latentspace.batch_norm import FusedBatchNormalization
 from latentspace.model import build_autoencoder
 from latentspace.training import UInt8Batches, compile_autoencoder, predict_in_batches
@@ -46,20 +47,14 @@ def main():
         write_noise_images(path, args.n, args.size, seed=0)
         images = np.load(path, mmap_mode="r", allow_pickle=False)
         cfg = default_architecture(args.size)
-        models, batches = {}, {}
+        models, fits = {}, {}
         for name, norm_cls in VARIANTS.items():
             keras.utils.set_random_seed(0)
-            models[name] = build_autoencoder(cfg, norm_cls)
-            compile_autoencoder(models[name], optimizer="adam", learning_rate=1e-3, loss="mse")
-            batches[name] = UInt8Batches(images, np.arange(args.n), args.batch_size, seed=0, threads=2)
-            models[name].fit(batches[name], epochs=1, shuffle=False, verbose=0)  # trace, warm up
-        train = {name: [] for name in VARIANTS}
-        for _ in range(args.epochs):
-            for name, model in models.items():
-                start = time.perf_counter()
-                model.fit(batches[name], epochs=1, shuffle=False, verbose=0)
-                train[name].append(args.n / (time.perf_counter() - start))
-                print(f"train {name:6s} {train[name][-1]:8.1f} img/s", flush=True)
+            models[name] = model = build_autoencoder(cfg, norm_cls)
+            compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
+            batches = UInt8Batches(images, np.arange(args.n), args.batch_size, seed=0, threads=2)
+            fits[name] = functools.partial(model.fit, batches, epochs=1, shuffle=False, verbose=0)
+        train = alternated_epoch_rates(fits, args.n, args.epochs)
 
         encode, decode = {}, {}
         for name, model in models.items():

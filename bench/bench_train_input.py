@@ -9,14 +9,14 @@ the cases train one epoch each in turn, --repeats times. Prints and saves JSON.
 """
 
 import argparse
+import functools
 import json
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from common import default_architecture, machine_info
+from common import alternated_epoch_rates, default_architecture, machine_info
 from latentspace.model import build_autoencoder
 from latentspace.training import UInt8Batches, compile_autoencoder
 
@@ -41,19 +41,13 @@ def main():
         "uint8_memmap_2_threads": ((UInt8Batches(images, np.arange(n), args.batch_size,
                                                  seed=0, threads=2),), {}),
     }
-    models = {}
+    fits = {}
     for name, (data, kwargs) in cases.items():
         keras.utils.set_random_seed(0)
-        models[name] = build_autoencoder(cfg)
-        compile_autoencoder(models[name], optimizer="adam", learning_rate=1e-3, loss="mse")
-        models[name].fit(*data, epochs=1, verbose=0, **kwargs)  # trace and warm up
-    # One epoch of each case in turn, so a slow phase of a shared machine hits all of them alike.
-    rates = {name: [] for name in cases}
-    for _ in range(args.repeats):
-        for name, (data, kwargs) in cases.items():
-            start = time.perf_counter()
-            models[name].fit(*data, epochs=1, verbose=0, **kwargs)
-            rates[name].append(n / (time.perf_counter() - start))
+        model = build_autoencoder(cfg)
+        compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
+        fits[name] = functools.partial(model.fit, *data, epochs=1, verbose=0, **kwargs)
+    rates = alternated_epoch_rates(fits, n, args.repeats)
     results = {}
     for name, r in rates.items():
         median = float(np.median(r))

@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import time
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,26 @@ def default_architecture(size: int):
     m = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["model"]
     return ArchitectureConfig(size, m["latent_dim"], tuple(m["filters"]), tuple(m["kernel_sizes"]), tuple(m["strides"]),
                               m["batch_norm"], m["activation"], m["dropout"])
+
+
+def alternated_epoch_rates(fits: dict, n_images: int, repeats: int) -> dict[str, list[float]]:
+    """Images/s of each case's training epochs, one epoch of each case in turn, ``repeats`` times.
+
+    Taking turns means a slow phase of a shared machine hits every case alike. Each case is
+    first fitted one untimed epoch (tracing, warm-up).
+
+    Parameters
+    ----------
+    fits : dict of str to callable
+        ``fits[name]()`` trains that case's model one epoch on ``n_images`` images.
+    """
+    for fit in fits.values():
+        fit()
+    rates = {name: [] for name in fits}
+    for _ in range(repeats):
+        for name, fit in fits.items():
+            start = time.perf_counter()
+            fit()
+            rates[name].append(n_images / (time.perf_counter() - start))
+            print(f"train {name:28s} {rates[name][-1]:8.1f} img/s", flush=True)
+    return rates
