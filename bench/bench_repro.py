@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import machine_info
+from common import cpu_shares, cpu_times, machine_info, speed_probe
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -176,11 +176,12 @@ def run_stages(stages: list[str], workdir: Path, env: dict, logs: Path) -> dict:
     results = {}
     for stage in stages:
         log = logs / f"{stage}.log"
+        cpu_before = cpu_times()
         seconds, code, peak_mib = run_measured(["dvc", "repro", "--single-item", stage], workdir, env, log)
         text = log.read_text()
         if code or f"Running stage '{stage}'" not in text:
             sys.exit(f"stage {stage} failed or did not run (exit {code}), log {log}:\n{text[-3000:]}")
-        results[stage] = {"seconds": seconds, "peak_rss_mib": peak_mib}
+        results[stage] = {"seconds": seconds, "peak_rss_mib": peak_mib, "cpu": cpu_shares(cpu_before, cpu_times())}
         print(f"  {stage:11s} {seconds:7.1f} s   peak {peak_mib:6.0f} MiB", flush=True)
     return results
 
@@ -188,8 +189,9 @@ def run_stages(stages: list[str], workdir: Path, env: dict, logs: Path) -> dict:
 def run_once(stages: list[str], workdir: Path, env: dict, logs: Path) -> tuple[dict, float, float]:
     """One ``dvc repro``; each stage's seconds run from dvc's "Running stage" line for it to the
     next one (the last stage's to dvc's exit). Also dvc's start-up before the first stage and
-    the peak RSS of the largest single process of the whole run."""
-    marks: list[tuple[str, float]] = []
+    the peak RSS of the largest single process of the whole run. Each stage's row also has the
+    shares of all cores' time it kept busy, left idle and lost to the hypervisor (steal)."""
+    marks: list[tuple[str, float, dict | None]] = []
     log = logs / "repro.log"
     # unbuffered, so that dvc's lines reach the pipe when printed, not when its buffer fills
     proc_env = {**env, "PYTHONUNBUFFERED": "1"}
@@ -202,21 +204,22 @@ def run_once(stages: list[str], workdir: Path, env: dict, logs: Path) -> tuple[d
             for line in proc.stdout:
                 found = re.match(r"Running stage '([^']+)'", line)
                 if found:
-                    marks.append((found.group(1), time.perf_counter()))
+                    marks.append((found.group(1), time.perf_counter(), cpu_times()))
                     print(f"  {found.group(1)} ...", flush=True)
                 out.write(line)
 
         reader = threading.Thread(target=read)
         reader.start()
         _, status, usage = os.wait4(proc.pid, 0)
-        end = time.perf_counter()
+        end, cpu_end = time.perf_counter(), cpu_times()
         reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    ran = [name for name, _ in marks]
+    ran = [name for name, _, _ in marks]
     if proc.returncode or sorted(ran) != sorted(stages):
         sys.exit(f"`dvc repro` failed (exit {proc.returncode}) or ran {ran}, log {log}:\n{log.read_text()[-3000:]}")
-    ends = [t for _, t in marks[1:]] + [end]
-    results = {name: {"seconds": stop - begin} for (name, begin), stop in zip(marks, ends)}
+    ends = [(t, cpu) for _, t, cpu in marks[1:]] + [(end, cpu_end)]
+    results = {name: {"seconds": stop - begin, "cpu": cpu_shares(cpu_begin, cpu_stop)}
+               for (name, begin, cpu_begin), (stop, cpu_stop) in zip(marks, ends)}
     peak_mib = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
     return results, marks[0][1] - start, peak_mib
 
@@ -263,7 +266,7 @@ def main():
     workdir, logs = tmp / "repo", tmp / "logs"
     logs.mkdir()
     started = finished = False
-    load_before = list(os.getloadavg())
+    load_before, probe_before = list(os.getloadavg()), speed_probe()
     try:
         commit = clone(args.repo.resolve(), args.ref, workdir, args.worktree)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(workdir / "src"), os.environ.get("PYTHONPATH")]))
@@ -284,13 +287,13 @@ def main():
         print(f"clone of {commit[:10]}{' + worktree' if args.worktree else ''} in {workdir}; "
               f"{len(stages)} stages; overrides: {overrides or 'none (default params)'}", flush=True)
 
-        started, start = True, time.perf_counter()
+        started, start, cpu_start = True, time.perf_counter(), cpu_times()
         if args.mode == "stages":
             per_stage = run_stages(stages, workdir, env, logs)
             dvc_before_first_s, peak_all_mib = None, max(s["peak_rss_mib"] for s in per_stage.values())
         else:
             per_stage, dvc_before_first_s, peak_all_mib = run_once(stages, workdir, env, logs)
-        total = time.perf_counter() - start
+        total, cpu_run = time.perf_counter() - start, cpu_shares(cpu_start, cpu_times())
         log_text = "".join(p.read_text() for p in logs.glob("*.log"))
 
         lock = workdir / "dvc.lock"
@@ -334,6 +337,10 @@ def main():
         "total_ratio_to_goal": round(one_run / GOAL_TOTAL_S, 3),
         "dvc_start_before_first_stage_s": None if dvc_before_first_s is None else round(dvc_before_first_s, 2),
         "peak_rss_mib_largest_process": round(peak_all_mib, 1),
+        "cpu_shares_of_run": cpu_run,
+        "cpu_shares_meaning": "shares of all cores' time during the run (per stage: during the stage) that the "
+                              "machine was busy, idle, and lost to other guests of the VM's host (steal), "
+                              "from /proc/stat; busy includes anything else running on the machine",
         "peak_rss_meaning": "wait4 ru_maxrss: the largest peak resident set of any single process of the "
                             "stage's (mode once: the run's) process tree, not a sum over processes",
         "evaluate_fid_skipped": "FID skipped" in log_text,
@@ -348,11 +355,18 @@ def main():
         "met": {"total": one_run <= GOAL_TOTAL_S, "noop": noop <= GOAL_NOOP_S} if goals_apply else None,
         "machine": {**machine_info(), "dvc": installed_version("dvc"),
                     "tensorflow": installed_version("tensorflow", "tensorflow-cpu"), "jax": installed_version("jax"),
-                    "load_average_1_5_15_before": load_before, "load_average_1_5_15_after": list(os.getloadavg())},
+                    "load_average_1_5_15_before": load_before, "load_average_1_5_15_after": list(os.getloadavg()),
+                    "speed_probe_gflops_before": round(probe_before, 1), "speed_probe_gflops_after": round(speed_probe(), 1),
+                    "speed_probe_meaning": "float32 1024x1024 matmul with NumPy's BLAS, best of 1 s of repeats "
+                                           "(bench/common.py:speed_probe): a drop means a slower machine, not slower code"},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
 
+    for name, row in per_stage.items():
+        cpu = row["cpu"] or {}
+        print(f"  {name:11s} {row['seconds']:7.1f} s   cores busy {cpu.get('busy', float('nan')):5.0%}"
+              f"   steal {cpu.get('steal', float('nan')):5.1%}")
     print(f"total {total:.1f} s" + (f" (one `dvc repro`: ~{one_run:.1f} s, dvc start-up "
                                      f"{stage_list:.2f} s x {len(stages) - 1} taken off)" if args.mode == "stages" else "")
           + f"; goal <= {GOAL_TOTAL_S:.0f} s: " + (("met" if one_run <= GOAL_TOTAL_S else "NOT met")

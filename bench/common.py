@@ -108,3 +108,49 @@ def alternated_epoch_rates(fits: dict, n_images: int, repeats: int) -> dict[str,
             rates[name].append(n_images / (time.perf_counter() - start))
             print(f"train {name:28s} {rates[name][-1]:8.1f} img/s", flush=True)
     return rates
+
+
+def cpu_times() -> dict[str, int] | None:
+    """The machine's cumulative CPU time by state, in clock ticks, from /proc/stat (Linux); else None.
+
+    Differences of two readings give how busy all cores were in between, and how much time a
+    virtual machine's hypervisor gave to other guests ("steal").
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    names = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
+    return {name: int(value) for name, value in zip(names, fields[1:])}
+
+
+def cpu_shares(before: dict | None, after: dict | None) -> dict[str, float] | None:
+    """Shares of all cores' time between two :func:`cpu_times` readings: busy (user, nice,
+    system, irq, softirq), idle (idle, iowait) and steal; they sum to 1."""
+    if before is None or after is None:
+        return None
+    d = {k: after[k] - before[k] for k in before}
+    busy = d["user"] + d["nice"] + d["system"] + d["irq"] + d["softirq"]
+    idle = d["idle"] + d["iowait"]
+    total = busy + idle + d["steal"]
+    if total <= 0:
+        return None
+    return {"busy": round(busy / total, 3), "idle": round(idle / total, 3), "steal": round(d["steal"] / total, 3)}
+
+
+def speed_probe(n: int = 1024, seconds: float = 1.0) -> float:
+    """float32 matrix-multiply GFLOP/s (NumPy's BLAS, its default threads), best of repeats for ``seconds``.
+
+    Timed before and after a long benchmark, it shows whether the machine itself was slower during
+    the run (a shared VM drifts), independently of the code measured.
+    """
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    a @ b  # warm-up: BLAS threads start
+    best, deadline = float("inf"), time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
