@@ -54,7 +54,7 @@ def main():
             compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
             batches = UInt8Batches(images, np.arange(args.n), args.batch_size, seed=0, threads=2)
             fits[name] = functools.partial(model.fit, batches, epochs=1, shuffle=False, verbose=0)
-        train = alternated_epoch_rates(fits, args.n, args.epochs)
+        train, steal = alternated_epoch_rates(fits, args.n, args.epochs)
 
         encode, decode = {}, {}
         for name, model in models.items():
@@ -76,6 +76,7 @@ def main():
         "image_size": args.size, "n_images": args.n, "batch_size": args.batch_size,
         "baseline": "keras.layers.BatchNormalization, same model, seed and input path, epochs alternated",
         "train_images_per_s": {name: [round(r, 1) for r in rates] for name, rates in train.items()},
+        "train_steal_share_per_epoch": steal,
         "train_images_per_s_median": {name: round(r, 1) for name, r in median.items()},
         "train_ratio_fused_to_keras": round(median["fused"] / median["keras"], 3),
         "encode_images_per_s": {name: round(r, 1) for name, r in encode.items()},

@@ -33,7 +33,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import default_architecture, machine_info, write_noise_images
+from common import cpu_shares, cpu_times, default_architecture, machine_info, write_noise_images
 from latentspace.model import build_encoder
 from latentspace.training import predict_in_batches
 
@@ -100,20 +100,23 @@ def main():
         print(f"wrote {args.n} images of {args.size}px ({images.nbytes / MIB:.0f} MiB) in {write_s:.1f} s", flush=True)
 
         predict_in_batches(encoder, images[: 2 * args.batch_size], args.batch_size)  # trace and warm up
+        cpu = cpu_times()
         with PeakMemory() as memory:
             project_s, z = timed(predict_in_batches, encoder, images, args.batch_size)
         project = {"images_per_s": round(args.n / project_s, 1), "seconds_for_all": round(project_s, 2),
-                   **memory.peak}
+                   **memory.peak, "cpu": cpu_shares(cpu, cpu_times())}
         print(f"predict_in_batches on the uint8 memmap: {project['images_per_s']:8.1f} img/s, "
               f"{project_s:.1f} s for {args.n}", flush=True)
 
         with PeakMemory() as memory:
             x = images[:baseline_n].astype(np.float32) / 255.0  # (baseline_n, S, S, 3), not timed
             encoder.predict(x[: 2 * args.batch_size], batch_size=args.batch_size, verbose=0)  # warm up
+            cpu = cpu_times()
             baseline_s, z_baseline = timed(encoder.predict, x, batch_size=args.batch_size, verbose=0)
+            baseline_cpu = cpu_shares(cpu, cpu_times())
         baseline_rate = baseline_n / baseline_s
         baseline = {"images_per_s": round(baseline_rate, 1), "n_images": baseline_n,
-                    "seconds_for_all_estimated": round(args.n / baseline_rate, 2), **memory.peak}
+                    "seconds_for_all_estimated": round(args.n / baseline_rate, 2), **memory.peak, "cpu": baseline_cpu}
         print(f"encoder.predict on float32 in memory:   {baseline['images_per_s']:8.1f} img/s "
               f"({baseline_n} images)", flush=True)
         max_abs_diff = float(np.abs(z[:baseline_n] - z_baseline).max())
@@ -130,6 +133,8 @@ def main():
         "goal_images_per_s": args.goal,
         "meets_goal": project["images_per_s"] >= args.goal,
         "max_abs_difference_to_baseline": max_abs_diff,
+        "cpu_meaning": "shares of all cores' time busy, idle and stolen by the VM's host during each timed phase "
+                       "(bench/common.py:cpu_shares): the two phases run one after the other, so steal skews the ratio",
         "machine": machine_info() | {"keras_backend": keras.backend.backend()},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -47,11 +47,12 @@ def main():
         model = build_autoencoder(cfg)
         compile_autoencoder(model, optimizer="adam", learning_rate=1e-3, loss="mse")
         fits[name] = functools.partial(model.fit, *data, epochs=1, verbose=0, **kwargs)
-    rates = alternated_epoch_rates(fits, n, args.repeats)
+    rates, steal = alternated_epoch_rates(fits, n, args.repeats)
     results = {}
     for name, r in rates.items():
         median = float(np.median(r))
-        results[name] = {"images_per_s_median": round(median, 1), "images_per_s": [round(v, 1) for v in r]}
+        results[name] = {"images_per_s_median": round(median, 1), "images_per_s": [round(v, 1) for v in r],
+                         "steal_share_per_epoch": steal[name]}
         print(f"{name:28s} {median:8.1f} img/s", flush=True)
     base = results["float32_array_in_memory"]["images_per_s_median"]
     for r in results.values():

@@ -55,6 +55,7 @@ def machine_info() -> dict:
         info["blas_threads_default"] = sum(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
     except ImportError:
         pass
+    info["speed_probe_gflops"] = round(speed_probe(), 1)  # when the report is written: how fast the machine was
     return info
 
 
@@ -87,7 +88,7 @@ def default_architecture(size: int):
                               m["batch_norm"], m["activation"], m["dropout"])
 
 
-def alternated_epoch_rates(fits: dict, n_images: int, repeats: int) -> dict[str, list[float]]:
+def alternated_epoch_rates(fits: dict, n_images: int, repeats: int) -> tuple[dict, dict]:
     """Images/s of each case's training epochs, one epoch of each case in turn, ``repeats`` times.
 
     Taking turns means a slow phase of a shared machine hits every case alike. Each case is
@@ -97,17 +98,29 @@ def alternated_epoch_rates(fits: dict, n_images: int, repeats: int) -> dict[str,
     ----------
     fits : dict of str to callable
         ``fits[name]()`` trains that case's model one epoch on ``n_images`` images.
+
+    Returns
+    -------
+    rates : dict of str to list of float
+        ``rates[name][r]``: images/s of case ``name``'s ``r``-th timed epoch.
+    steal : dict of str to list of float or None
+        The share of all cores' time the VM's host gave to other guests during that epoch
+        (:func:`cpu_shares`; None off Linux): a slow epoch with a high share is a slow machine.
     """
     for fit in fits.values():
         fit()
     rates = {name: [] for name in fits}
+    steal = {name: [] for name in fits}
     for _ in range(repeats):
         for name, fit in fits.items():
-            start = time.perf_counter()
+            cpu, start = cpu_times(), time.perf_counter()
             fit()
             rates[name].append(n_images / (time.perf_counter() - start))
-            print(f"train {name:28s} {rates[name][-1]:8.1f} img/s", flush=True)
-    return rates
+            shares = cpu_shares(cpu, cpu_times())
+            steal[name].append(shares and shares["steal"])
+            print(f"train {name:28s} {rates[name][-1]:8.1f} img/s"
+                  + (f"   steal {shares['steal']:5.1%}" if shares else ""), flush=True)
+    return rates, steal
 
 
 def cpu_times() -> dict[str, int] | None:
