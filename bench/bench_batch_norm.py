@@ -24,7 +24,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import alternated_epoch_rates, default_architecture, machine_info, write_noise_images
+from common import (QUIET_STEAL, alternated_epoch_rates, default_architecture, machine_info, quiet_median,
+                    write_noise_images)
 from latentspace.batch_norm import FusedBatchNormalization
 from latentspace.model import build_autoencoder
 from latentspace.training import UInt8Batches, compile_autoencoder, predict_in_batches
@@ -77,6 +78,8 @@ def main():
         "baseline": "keras.layers.BatchNormalization, same model, seed and input path, epochs alternated",
         "train_images_per_s": {name: [round(r, 1) for r in rates] for name, rates in train.items()},
         "train_steal_share_per_epoch": steal,
+        f"train_images_per_s_median_steal_below_{QUIET_STEAL}": {name: quiet_median(train[name], steal[name])
+                                                                 for name in train},
         "train_images_per_s_median": {name: round(r, 1) for name, r in median.items()},
         "train_ratio_fused_to_keras": round(median["fused"] / median["keras"], 3),
         "encode_images_per_s": {name: round(r, 1) for name, r in encode.items()},

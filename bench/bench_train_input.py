@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common import alternated_epoch_rates, default_architecture, machine_info
+from common import QUIET_STEAL, alternated_epoch_rates, default_architecture, machine_info, quiet_median
 from latentspace.model import build_autoencoder
 from latentspace.training import UInt8Batches, compile_autoencoder
 
@@ -52,7 +52,8 @@ def main():
     for name, r in rates.items():
         median = float(np.median(r))
         results[name] = {"images_per_s_median": round(median, 1), "images_per_s": [round(v, 1) for v in r],
-                         "steal_share_per_epoch": steal[name]}
+                         "steal_share_per_epoch": steal[name],
+                         f"images_per_s_median_steal_below_{QUIET_STEAL}": quiet_median(r, steal[name])}
         print(f"{name:28s} {median:8.1f} img/s", flush=True)
     base = results["float32_array_in_memory"]["images_per_s_median"]
     for r in results.values():

@@ -123,6 +123,16 @@ def alternated_epoch_rates(fits: dict, n_images: int, repeats: int) -> tuple[dic
     return rates, steal
 
 
+QUIET_STEAL = 0.02  # epochs with less of the cores' time stolen than this count as quiet
+
+
+def quiet_median(rates: list[float], steal: list[float | None], max_steal: float = QUIET_STEAL) -> float | None:
+    """Median of the ``rates`` whose epoch lost less than ``max_steal`` of the cores' time to
+    steal (see :func:`alternated_epoch_rates`); None if no epoch was that quiet or steal is unknown."""
+    quiet = [r for r, st in zip(rates, steal) if st is not None and st < max_steal]
+    return float(np.median(quiet)) if quiet else None
+
+
 def cpu_times() -> dict[str, int] | None:
     """The machine's cumulative CPU time by state, in clock ticks, from /proc/stat (Linux); else None.
 
