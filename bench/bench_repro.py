@@ -19,6 +19,10 @@ exactly what `make repro` runs, and splits it at dvc's "Running stage" lines; no
 Then `dvc repro` and `dvc status` with nothing changed (median of --repeats), checking that dvc
 says "Data and pipelines are up to date." and that dvc.lock is left as it was.
 
+CPU accounting (Linux): each stage's row, and the run's, has the shares of all cores' time that
+were busy, idle and stolen by the VM's host ("steal", /proc/stat), and the report a float32 matmul
+rate taken before and after the run; a slow run with a high steal share ran on a slow machine.
+
 Peak memory (--mode stages): wait4's ru_maxrss for the stage's `dvc repro` process, i.e. the
 largest peak resident set of any ONE process in its tree (dvc, the stage's Python, each of its
 worker processes), not the sum of processes alive at the same time.
@@ -369,6 +373,10 @@ def main():
                                      f"{stage_list:.2f} s x {len(stages) - 1} taken off)" if args.mode == "stages" else "")
           + f"; goal <= {GOAL_TOTAL_S:.0f} s: " + (("met" if one_run <= GOAL_TOTAL_S else "NOT met")
                                                   if goals_apply else "n/a (params overridden)"))
+    if cpu_run:
+        print(f"cores busy {cpu_run['busy']:.0%}, idle {cpu_run['idle']:.0%}, stolen by the VM's host "
+              f"{cpu_run['steal']:.1%}; matmul probe {probe_before:.0f} GFLOP/s before the run, "
+              f"{report['machine']['speed_probe_gflops']:.0f} after")
     print(f"no-op `dvc repro` {noop:.2f} s (median of {args.repeats}; `dvc stage list` {stage_list:.2f} s, "
           f"`dvc --version` {version:.2f} s); goal <= {GOAL_NOOP_S:.0f} s: "
           + ("met" if noop <= GOAL_NOOP_S else "NOT met") + (" (tiny params)" if not goals_apply else ""))
