@@ -11,10 +11,9 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import attributes, geometry, grids, plots
-from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_csv, save_figure, save_json
+from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv
 from latentspace.params import invalid, load_params
 
-TOP_AXES_IN_METRICS = 5  # leading principal axes whose strongest attribute is a metric
 
 
 def drawn_directions(p: dict, ann: attributes.Annotations, index_csv) -> list[str]:
@@ -83,9 +82,9 @@ def main():
     directions, with_, without = attributes.attribute_directions(z, labels, chunk_rows=p["chunk_rows"],
                                                                  names=binary)
 
-    effects, scores, panels, judged = {}, {}, [], {"n_train": 0, "n_test": 0}
+    effects, scores, panels = {}, {}, []
     if directed:  # before any output is written: the judge is the step most likely to fail
-        effects, scores, panels, judged = judge_directions(args, p, z, binary, labels, directions, directed)
+        effects, scores, panels, _ = judge_directions(args, p, z, binary, labels, directions, directed)
 
     with atomic_path(args.out) as tmp:
         np.savez(tmp, names=np.array(binary, dtype=str), directions=directions, counts_with=with_,
@@ -113,32 +112,31 @@ def main():
                     plots.attribute_note(f"No attribute direction to show: {why}.", title="Attribute directions"))
 
     first, _ = attributes.top_two(r_comp)
-    axis_first, _ = attributes.top_two(r_axes)
     strongest = int(order[0])
     balanced = [s["balanced_accuracy"] for s in scores.values() if math.isfinite(s["balanced_accuracy"])]
-    save_json(args.metrics, {
-        "n_vectors": int(n),
-        "n_attributes": len(names),
-        "n_binary": len(binary),
-        "strongest_component": {"component": strongest, "attribute": names[first[strongest]],
-                                "r": number(r_comp[strongest, first[strongest]])},
-        "axes": {str(k + 1): {"attribute": names[axis_first[k]], "r": number(r_axes[k, axis_first[k]])}
-                 for k in range(min(TOP_AXES_IN_METRICS, dim))},
-        # the judge, fitted on decoded real vectors (none when no direction is drawn)
-        "judge": {**judged, "mean_balanced_accuracy": number(np.mean(balanced)) if balanced else None},
-        "directions": {a: direction_metrics(with_[binary.index(a)], without[binary.index(a)], effects.get(a),
-                                            scores.get(a)) for a in directed},
+    # every direction's numbers in long format; the strongest component and axes are in top_attributes.csv
+    save_scores_csv(args.plots / "attribute_directions.csv", DIRECTION_KEYS, (
+        direction_row(a, with_[binary.index(a)], without[binary.index(a)], effects.get(a), scores.get(a))
+        for a in directed))
+    save_metrics(args.metrics, {
+        "strongest_component_r": number(r_comp[strongest, first[strongest]]),
+        # the judge, fitted on decoded real vectors (None when no direction is drawn)
+        "judge_mean_balanced_accuracy": number(np.mean(balanced)) if balanced else None,
     })
 
 
-def direction_metrics(count_with: int, count_without: int, effect: dict | None, score: dict | None) -> dict:
-    """One direction's metrics; None where it could not be drawn or judged."""
+DIRECTION_KEYS = ("attribute", "largest_other")
+
+
+def direction_row(attribute: str, count_with: int, count_without: int, effect: dict | None,
+                  score: dict | None) -> tuple[list, dict]:
+    """One direction's :data:`DIRECTION_KEYS` values and numbers; None where it could not be drawn or judged."""
     effect = effect or {"own_change": None, "largest_other": None, "largest_other_change": None}
     score = score or {"accuracy": None, "balanced_accuracy": None}
-    return {"with": int(count_with), "without": int(count_without),
-            "own_change": number(effect["own_change"]), "largest_other": effect["largest_other"],
-            "largest_other_change": number(effect["largest_other_change"]),
-            "judge_accuracy": number(score["accuracy"]), "judge_balanced_accuracy": number(score["balanced_accuracy"])}
+    return [attribute, effect["largest_other"] or ""], {
+        "with": int(count_with), "without": int(count_without), "own_change": number(effect["own_change"]),
+        "largest_other_change": number(effect["largest_other_change"]),
+        "judge_accuracy": number(score["accuracy"]), "judge_balanced_accuracy": number(score["balanced_accuracy"])}
 
 
 TOP_COLUMNS = ["kind", "index", "dominant", "attribute", "r", "second_attribute", "r2"]
@@ -214,7 +212,8 @@ def write_empty(args, dim: int) -> None:
     note = f"No attributes in {args.index}: the dataset has no annotation columns."
     save_figure(args.plots / "attribute_heatmap.png", plots.attribute_note(note, title="Attribute correlations"))
     save_figure(args.plots / "attribute_directions.png", plots.attribute_note(note, title="Attribute directions"))
-    save_json(args.metrics, {"n_attributes": 0, "n_binary": 0})
+    save_scores_csv(args.plots / "attribute_directions.csv", DIRECTION_KEYS, [])
+    save_metrics(args.metrics, {"strongest_component_r": None, "judge_mean_balanced_accuracy": None})
 
 
 if __name__ == "__main__":

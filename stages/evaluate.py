@@ -12,9 +12,9 @@ from tqdm import tqdm
 
 from latentspace import evaluation, neighbours, plots, quality, stats
 from latentspace.geometry import load_principal_axes
-from latentspace.io import InputError, check_latent_dim, load_latents, load_npy, require_file, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.io import InputError, check_latent_dim, load_latents, load_npy, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import invalid, load_params
-from latentspace.sample_sets import load_sample_sets
+from latentspace.sample_sets import SETTING_KEYS, load_sample_sets, setting_keys
 
 REAL = "real"  # the baseline's name: training vectors judged exactly like a sampler's
 
@@ -92,27 +92,35 @@ def main():
         }
     add_fid(results, decoded, args, p)
 
+    which = {REAL: (REAL, "", None), **{s.column: (s.sampler, s.param, s.value) for s in sets}}
+    save_outputs(args, p, results, reference, vectors, which,
+                 labels={REAL: "real: training vectors", **{s.column: s.label for s in sets}})
+
+
+def save_outputs(args, p: dict, results: dict, reference, vectors: dict, which: dict, labels: dict) -> None:
+    """The plot data, figures and headline metrics of the scored settings (keyed by column name;
+    ``which`` says each one's sampler, param and value)."""
     radii = {REAL: stats.vector_radii(reference), **{name: stats.vector_radii(v) for name, v in vectors.items()
                                                       if name != REAL}}
     centres, densities = stats.common_histograms(radii, bins=p["bins"])
-    labels = {REAL: "real: training vectors", **{s.column: s.label for s in sets}}
     groups = {}
-    for s in sets:
-        groups.setdefault(s.sampler, []).append(s.column)
+    for name, (sampler, _, _) in which.items():
+        if name != REAL:
+            groups.setdefault(sampler, []).append(name)
+    scores = {name: {k: significant(v) for k, v in evaluation.flat_scores(r).items()} for name, r in results.items()}
+    keys = {name: setting_keys(*which[name]) for name in results}
 
-    header, rows = evaluation.table_rows(results)
-    save_csv(args.plots / "sampling.csv", header, [[r[0], *map(significant, r[1:])] for r in rows])
-    save_curves_csv(args.plots / "sampling_radii.csv", "radius", centres, densities)
+    # one row per setting (the bar charts), and every number in long format (`dvc plots diff`)
+    save_csv(args.plots / "sampling.csv", [*SETTING_KEYS, *next(iter(scores.values()))],
+             ([*keys[name], *s.values()] for name, s in scores.items()))
+    save_scores_csv(args.plots / "sampling_scores.csv", SETTING_KEYS, ((keys[name], s) for name, s in scores.items()))
+    save_series_csv(args.plots / "sampling_radii.csv", "radius", centres,
+                    {("real: held-out vectors" if n == REAL else keys[n][0]): d for n, d in densities.items()})
     save_figure(args.plots / "sampling.png", plots.sampling_summary(results, labels=labels, baseline=REAL))
     save_figure(args.plots / "sampling_radii.png", plots.radius_histograms(
         centres, densities, groups=groups, labels={**labels, REAL: "real: held-out vectors"}, real=REAL,
         title="Radius |z| of each sampler's vectors over the held-out vectors' (grey)"))
-    save_json(args.metrics, {
-        "n_reference": int(len(reference)),
-        "n_samples": int(n_samples),
-        "core": [significant(c) for c in core],
-        "settings": {name: _rounded(r) for name, r in results.items()},
-    })
+    save_metrics(args.metrics, evaluation.best_per_sampler(scores, which))
 
 
 def add_fid(results: dict, decoded: dict, args, p: dict) -> None:
@@ -125,7 +133,7 @@ def add_fid(results: dict, decoded: dict, args, p: dict) -> None:
     if weights is None:
         print("evaluate: FID skipped: InceptionV3's ImageNet weights are not in the Keras cache "
               f"({fid.weights_path()}); put the file there (keras.applications.InceptionV3(weights='imagenet') "
-              "downloads it on a machine with internet) to add `fid` to metrics/sampling.json", file=sys.stderr)
+              "downloads it on a machine with internet) to add `fid` to plots/sampling.csv", file=sys.stderr)
         return
     images = load_npy(args.images, mmap=True, ndim=4)
     _, held_rows = split_indices(args.index, len(images))
@@ -134,12 +142,6 @@ def add_fid(results: dict, decoded: dict, args, p: dict) -> None:
     held_features = features(held)
     for name in tqdm(results, desc="FID", unit="setting", file=sys.stderr):
         results[name]["fid"] = quality.frechet_distance_of(held_features, features(decoded[name]))
-
-
-def _rounded(tree):
-    if isinstance(tree, dict):
-        return {k: _rounded(v) for k, v in tree.items()}
-    return significant(tree)
 
 
 if __name__ == "__main__":

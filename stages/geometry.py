@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import geometry, plots, stats
-from latentspace.io import load_latents, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.io import load_latents, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import load_params
 from latentspace.samplers.uniform import uniform_box
 
@@ -31,7 +31,7 @@ def main():
     core = float(np.quantile(real, p["core_quantile"]))
     rng = np.random.default_rng(p["uniform"]["seed"])
     uniform = {b: pca.mahalanobis(uniform_box(rng, p["uniform"]["n"], dim, b)) for b in p["uniform"]["b"]}
-    distances = {"real": real, **{stats.uniform_column(b): d for b, d in uniform.items()}}
+    distances = {"real": real, **{stats.uniform_label(b): d for b, d in uniform.items()}}
     centres, densities = stats.common_histograms(distances, bins=p["bins"])
 
     geometry.save_principal_axes(args.out, pca)
@@ -41,7 +41,7 @@ def main():
     save_csv(args.plots / "pca_loadings.csv", ["axis", "rank", "component", "loading"],
              ((a + 1, r + 1, c, f"{w:+.4f}") for a, r, c, w in
               geometry.top_loadings(pca.axes, p["top_axes"], p["loadings_per_axis"])))
-    save_curves_csv(args.plots / "mahalanobis.csv", "distance", centres, densities)
+    save_series_csv(args.plots / "mahalanobis.csv", "distance", centres, densities)
     axes_for = {t: pca.axes_for(t) for t in p["variance_targets"]}
     save_figure(args.plots / "pca_spectrum.png", plots.variance_spectrum(explained, axes_for))
     save_figure(args.plots / "mahalanobis.png", plots.distance_distributions(
@@ -49,15 +49,16 @@ def main():
         title="Real vectors vs. uniform [-b, b] vectors, measured in the cloud's own spread",
         markers={"origin": origin, f"core ({p['core_quantile']:.0%} of real vectors)": core}))
 
-    save_json(args.metrics, {
+    save_scores_csv(args.plots / "uniform_core.csv", ["b"],
+                    (([b], {"in_core": geometry.fraction_within(d, core)}) for b, d in uniform.items()))
+    save_scores_csv(args.plots / "variance_targets.csv", ["target"],
+                    (([t], {"axes": k}) for t, k in axes_for.items()))
+    save_metrics(args.metrics, {
         "centre_norm": float(np.linalg.norm(pca.mean)),
         "origin_mahalanobis": round(origin, 4),
-        "real_mahalanobis_median": round(float(np.median(real)), 4),
         # how far out the origin lies: the fraction of real vectors nearer the centre than it
         "origin_beyond_fraction": geometry.fraction_within(real, origin),
         "core_radius": round(core, 4),
-        "uniform_in_core": {f"{b:g}": geometry.fraction_within(d, core) for b, d in uniform.items()},
-        "axes_for_variance": {f"{t:g}": k for t, k in axes_for.items()},
         "top_axis_variance_fraction": round(float(explained[0]), 5),
     })
 

@@ -10,8 +10,8 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import grids, neighbours, plots, stats
-from latentspace.sample_sets import load_sample_sets
-from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_curves_csv, save_figure, save_json
+from latentspace.sample_sets import SETTING_KEYS, load_sample_sets, setting_keys
+from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import invalid, load_params
 
 NEAR_COPY_QUANTILE = 0.05  # nearer than 95% of real vectors are to their nearest other real vector
@@ -71,7 +71,9 @@ def main():
         images = grids.to_uint8(predict_in_batches(decoder, to_decode, p["batch_size"], progress=bar.update))
     faces, near = images[: len(shown)], images[len(shown):].reshape(len(shown), k, *images.shape[1:])
 
-    save_curves_csv(args.plots / "neighbours.csv", "distance", centres, densities)
+    save_series_csv(args.plots / "neighbours.csv", "distance", centres,
+                    {("real" if name == "real" else s.setting): densities[name]
+                     for name, s in zip(["real", *names], [None, *settings])})
     save_figure(args.plots / "neighbours.png", plots.nearest_distance_distributions(
         centres, densities, labels={"real": "real (to the nearest other real vector)",
                                     **{s.column: s.label for s in settings}},
@@ -84,14 +86,14 @@ def main():
         neighbour_indices=gen_i[shown], group_labels=[settings[s].label for s in owner],
         near_copy=gen_d[shown, 0] < threshold, scale=grids.display_scale(images.shape[1], 96)))
 
-    save_json(args.metrics, {
-        "k": k,
-        "n_real": int(len(rows)),
+    save_scores_csv(args.plots / "near_copies.csv", SETTING_KEYS, (
+        (setting_keys(s.sampler, s.param, s.value),
+         {key: significant(value) for key, value in
+          neighbours.copy_summary(nn[s.column], real_nn, quantile=NEAR_COPY_QUANTILE).items()})
+        for s in settings))
+    save_metrics(args.metrics, {
         "real_nn_median": significant(real_median),
         "near_copy_threshold": significant(threshold),
-        "settings": {name: {key: significant(value) for key, value in
-                            neighbours.copy_summary(nn[name], real_nn, quantile=NEAR_COPY_QUANTILE).items()}
-                     for name in names},
     })
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import correlation, geometry, normality, plots
-from latentspace.io import InputError, load_latents, load_npy, run_stage, save_csv, save_figure, save_json
+from latentspace.io import InputError, load_latents, load_npy, run_stage, save_csv, save_figure, save_metrics, save_scores_csv
 from latentspace.params import invalid, load_params
 
 MIN_VECTORS = 20  # below this D'Agostino-Pearson's kurtosis test is not valid
@@ -86,15 +86,17 @@ def main():
     save_figure(args.plots / "projections.png", plots.projection_grid(
         [pair_panels, plane_panels[:p["planes"]]], sigmas=sigmas, expected=expected), dpi=80)
 
-    save_json(args.metrics, {
-        "n_vectors": int(n),
-        "test_size": len(test_rows),
-        "alpha": p["alpha"],
-        "ks_reference": round(normality.ks_reference(n), 5),
-        "components": components.summary(),
-        "axes": axes.summary(),
-        "top_plane_coverage": {f"{k:g}": round(float(c), 4) for k, c in zip(sigmas, plane_fits[0].observed)},
-        "expected_coverage": {f"{k:g}": round(float(c), 4) for k, c in zip(sigmas, expected)},
+    summaries = {"component": components.summary(), "axis": axes.summary()}
+    save_scores_csv(args.plots / "normality_summary.csv", ["kind"], (([kind], summary) for kind, summary in
+                                                                    summaries.items()))
+    # share of the fitted normal's mass within k sigma, observed on the top principal plane and expected
+    save_scores_csv(args.plots / "coverage.csv", ["sigma"], (
+        ([k], {"observed_top_plane": round(float(c), 4), "expected": round(float(e), 4)})
+        for k, c, e in zip(sigmas, plane_fits[0].observed, expected)))
+    save_metrics(args.metrics, {
+        "component_normal_fraction": summaries["component"]["normal_fraction"],
+        "axis_normal_fraction": summaries["axis"]["normal_fraction"],
+        "axis_median_ks": summaries["axis"]["median_ks_distance"],
     })
 
 

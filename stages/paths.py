@@ -29,7 +29,10 @@ def main():
     parser.add_argument("--z", required=True)
     parser.add_argument("--pca", required=True, help="principal axes (.npz) from the geometry stage")
     parser.add_argument("--component-stats", required=True, help="component statistics (.npz) from stats")
-    parser.add_argument("--out", required=True, help="directory of PNGs and paths.json to create")
+    parser.add_argument("--out", required=True, help="directory of PNGs to create")
+    parser.add_argument("--described", required=True,
+                        help="JSON that says which vectors and offsets each path is (outside --out: `dvc plots` "
+                             "takes every file of the listed folder for a plot)")
     args = parser.parse_args()
     p = load_params(args.params)["paths"]
 
@@ -99,12 +102,12 @@ def main():
                 save_figure(tmp / f"{stem}.png", plots.path_strips(
                     strips, row_labels=rows, column_labels=columns, title=title, xlabel=xlabel,
                     scale=grids.display_scale(side, 96)))
-        save_json(tmp / "paths.json", {
-            "centre": "mean of data/z.npy (data/pca.npz 'mean')",
-            "extent": p["extent"],
-            "interpolation_seed": p["interpolation"]["seed"],
-            "paths": records,
-        })
+    save_json(args.described, {
+        "centre": "mean of data/z.npy (data/pca.npz 'mean')",
+        "extent": p["extent"],
+        "interpolation_seed": p["interpolation"]["seed"],
+        "paths": records,
+    })
 
 
 if __name__ == "__main__":

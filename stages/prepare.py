@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import celeba_format, images, sources
-from latentspace.io import InputError, atomic_path, run_stage, save_csv, save_json
+from latentspace.io import InputError, atomic_path, run_stage, save_csv, save_metrics
 from latentspace.params import load_params
 from latentspace.splits import split_labels
 
@@ -63,13 +63,12 @@ def main():
         save_csv(tmp_skipped, ["image_id", "reason"], ((ids[row], reason) for row, reason in bad))
         save_csv(tmp_index, ["image_id", "split", *columns],
                  ([i, s, *a] for i, s, a in zip(ids, split, annotations)))
-    save_json(args.metrics, {
-        "n_images": n,
+    # the timing goes to the log, not the metrics: tracked outputs hold only what the params decide
+    print(f"prepare: {n} images in {seconds:.1f} s ({n / seconds:.0f} img/s)", flush=True)
+    save_metrics(args.metrics, {
         "n_train": int((split == "train").sum()),
         "n_holdout": int((split == "holdout").sum()),
         "n_skipped": len(bad),
-        "seconds": round(seconds, 1),
-        "images_per_s": round(n / seconds, 1),
     })
 
 

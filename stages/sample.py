@@ -1,6 +1,7 @@
 """Stage `sample`: new latent vectors from every sampler setting of params `sample`, one array each,
 with a manifest that says which sampler and value made each file, and how well each fitted
-mixture explains the vectors it was fitted to against held-out ones (metrics/sample.json)."""
+mixture explains the vectors it was fitted to against held-out ones (plots/mixture_fit.csv; the
+best held-out fit in metrics/sample.json)."""
 
 import argparse
 import sys
@@ -11,16 +12,17 @@ from tqdm import tqdm
 
 from latentspace import samplers
 from latentspace.geometry import load_principal_axes
-from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_json
+from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_json, save_metrics, save_scores_csv
 from latentspace.params import load_params
+from latentspace.sample_sets import SETTING_KEYS, setting_keys
 
 
 def mixture_fit(mixture: samplers.GaussianMixture, z, z_holdout) -> dict:
     """Mean log density of the vectors the mixture was fitted to and of held-out ones."""
     fitted = float(mixture.log_likelihood(z[mixture.rows_]).mean())
     holdout = float(mixture.log_likelihood(z_holdout).mean())
-    return {"k": mixture.value, "converged": mixture.converged_, "n_fitted": len(mixture.rows_),
-            "log_likelihood_fitted": fitted, "log_likelihood_holdout": holdout, "overfit_gap": fitted - holdout}
+    return {"log_likelihood_fitted": fitted, "log_likelihood_holdout": holdout, "overfit_gap": fitted - holdout,
+            "converged": mixture.converged_, "n_fitted": len(mixture.rows_)}
 
 
 def main():
@@ -32,6 +34,7 @@ def main():
     parser.add_argument("--z-holdout", required=True, help="held-out vectors the mixtures are scored on")
     parser.add_argument("--out", required=True, help="directory to create")
     parser.add_argument("--metrics", required=True)
+    parser.add_argument("--plots", required=True, type=Path, help="plots directory")
     args = parser.parse_args()
     p = load_params(args.params)["sample"]
 
@@ -52,11 +55,20 @@ def main():
         for s in tqdm(settings, desc="sampler settings", unit="setting", file=sys.stderr):
             vectors = samplers.draw_setting(s, cloud, seed=p["seed"], n=p["n"])
             np.save(tmp / f"{s.name}.npy", vectors)
-            manifest.append({"file": f"{s.name}.npy", "sampler": s.kind, "value": s.value, "label": s.label})
+            manifest.append({"file": f"{s.name}.npy", "sampler": s.kind, "param": s.param, "value": s.value,
+                             "label": s.label})
             if isinstance(s, samplers.GaussianMixture):
-                mixtures[s.name.replace(".", "_")] = mixture_fit(s, z, z_holdout)
+                mixtures[s] = mixture_fit(s, z, z_holdout)
         save_json(tmp / "manifest.json", manifest)
-    save_json(args.metrics, {"n_holdout": len(z_holdout), "mixture": mixtures})
+    save_scores_csv(args.plots / "mixture_fit.csv", SETTING_KEYS,
+                    ((setting_keys(s.kind, s.param, s.value), fit) for s, fit in mixtures.items()))
+    # the headline: the mixture that explains held-out vectors best, with its k beside it, so a sweep
+    # of sample.mixture.k lines up in one column of `dvc exp show` (not named "mixture": the metric
+    # sample.mixture.k would then share its name with the param)
+    best = max(mixtures, key=lambda s: mixtures[s]["log_likelihood_holdout"], default=None)
+    save_metrics(args.metrics, {} if best is None else {"best_mixture": {
+        "k": best.value, **{key: mixtures[best][key] for key in
+                            ("log_likelihood_fitted", "log_likelihood_holdout", "overfit_gap")}}})
 
 
 if __name__ == "__main__":

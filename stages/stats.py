@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import plots, stats
-from latentspace.io import atomic_path, load_latents, run_stage, save_csv, save_curves_csv, save_figure, save_json
+from latentspace.io import atomic_path, load_latents, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import load_params
 from latentspace.samplers.uniform import uniform_box
 
@@ -33,14 +33,14 @@ def main():
     real = stats.vector_radii(z)
     uniform = {b: stats.vector_radii(uniform_box(rng, r["n_uniform"], dim, b)) for b in r["b"]}
     best_b, distances = stats.best_matching_b(real, uniform)
-    radii = {"real": real, **{stats.uniform_column(b): u for b, u in uniform.items()}}
+    radii = {"real": real, **{stats.uniform_label(b): u for b, u in uniform.items()}}
     radius_centres, densities = stats.common_histograms(radii, bins=r["bins"])
 
     with atomic_path(args.out) as tmp:
         np.savez(tmp, mean=mean, std=std, mu=mu, hw=hw, dominant=dominant)
     save_csv(args.plots / "components.csv", ["component", "mean", "std", "mu", "hw", "dominant"],
              ([k, f"{mean[k]:.6g}", f"{std[k]:.6g}", mu[k], hw[k], int(dominant[k])] for k in range(dim)))
-    save_curves_csv(args.plots / "radii.csv", "radius", radius_centres, densities)
+    save_series_csv(args.plots / "radii.csv", "radius", radius_centres, densities)
     shown = np.flatnonzero(dominant)[: p["max_histograms"]]
     save_figure(args.plots / "dominant_histograms.png",
                 plots.component_histograms(centres, counts, shown, mu, hw, bin_width=p["bin_width"]))
@@ -48,21 +48,15 @@ def main():
         radius_centres, densities, xlabel="vector length |z|",
         title="Radii of real latent vectors vs. vectors with components uniform on [-b, b]"))
 
-    save_json(args.metrics, {
-        "n_vectors": int(n),
-        "latent_dim": int(dim),
+    # RMS radius of uniform [-b, b] vectors over the real mean radius (1: the right length), and the
+    # Wasserstein-1 distance between the real and the uniform-b radius distributions
+    save_scores_csv(args.plots / "radius_by_b.csv", ["b"], (
+        ([b], {"uniform_radius_ratio": stats.expected_uniform_radius(b, dim) / real.mean(),
+               "radius_distance": distances[b]}) for b in r["b"]))
+    save_metrics(args.metrics, {
         "n_dominant": int(dominant.sum()),
-        "dominant": np.flatnonzero(dominant).tolist(),
         "median_hw": float(np.median(hw)),
-        "median_std": float(np.median(std)),
-        "centre_norm": float(np.linalg.norm(mean)),
         "radius_mean": float(real.mean()),
-        "radius_std": float(real.std()),
-        # RMS radius of uniform [-b, b] vectors over the real mean radius: 1 means right length.
-        "uniform_radius_ratio": {f"{b:g}": float(stats.expected_uniform_radius(b, dim) / real.mean())
-                                 for b in r["b"]},
-        # Wasserstein-1 distance between the real and the uniform-b radius distributions
-        "radius_distance": {f"{b:g}": round(d, 4) for b, d in distances.items()},
         "radius_best_b": best_b,
     })
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from latentspace import grids
-from latentspace.io import after_commit, atomic_path, load_npy, run_stage, save_json, save_png
+from latentspace.io import after_commit, atomic_path, load_npy, run_stage, save_metrics, save_png
 from latentspace.params import load_params
 from latentspace.splits import split_indices
 
@@ -76,16 +76,16 @@ def main():
     n_show = min(t["n_reconstructions"], len(val_idx))
     pairs = np.concatenate([originals[:n_show], grids.to_uint8(recon[:n_show])])  # originals above
     save_png(args.reconstructions, grids.tile(pairs, n_show, scale=grids.display_scale(images.shape[1], 96)))
-    save_json(args.metrics, {
+    # How long it took, on how many replicas, after which resumed epoch: the log, not the metrics,
+    # whose bytes depend on the params and seed only (`git status` after `make repro` proves it).
+    trained = t["epochs"] - done
+    rate = f" ({trained * len(train_idx) / seconds:.0f} img/s)" if trained else ""
+    print(f"train: {trained} epoch(s) in {seconds:.1f} s{rate} on {replicas} replica(s)"
+          f"{f', resumed after epoch {done}' if done else ''}", flush=True)
+    save_metrics(args.metrics, {
         "loss": float(history["loss"][-1]),
         "val_loss": float(history["val_loss"][-1]),
         "psnr_holdout_db": psnr(to_model_input(originals), recon),
-        "epochs": t["epochs"],
-        "n_train": int(len(train_idx)),
-        "resumed_after_epoch": done,
-        "train_seconds": round(seconds, 1),  # this run's epochs only
-        "train_images_per_s": round((t["epochs"] - done) * len(train_idx) / seconds, 1) if t["epochs"] > done else None,
-        "replicas": replicas,
     })
     after_commit(backup.clear)  # only once the outputs are in place: a kill before still resumes
 

@@ -62,30 +62,33 @@ def test_stage_params_are_exactly_the_sections_it_reads(name):
     assert {key if key in listed else key.split(".")[0] for key in read} == listed
 
 
-@pytest.mark.parametrize("title, csv, b_keys", [
-    ("Radius", "plots/radii.csv", ("stats", "radius", "b")),
-    ("Mahalanobis", "plots/mahalanobis.csv", ("geometry", "uniform", "b")),
-])
-def test_distance_plot_columns_follow_the_default_b_list(title, csv, b_keys):
-    """The distance curves name their CSV columns in dvc.yaml; they must match params.yaml."""
-    from latentspace.stats import uniform_column
+def plot_id(entry) -> str:
+    return entry if isinstance(entry, str) else next(iter(entry))
 
-    b_list = yaml.safe_load((REPO / "params.yaml").read_text())
-    for key in b_keys:
-        b_list = b_list[key]
+
+def test_outline_lists_every_plot_of_dvc_yaml_in_order():
+    """The page's headings and the report's sections come from the outline: dvc.yaml's plots,
+    in the same order, each in exactly one section."""
+    from latentspace.outline import SECTIONS, plot_ids
+
     plots = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
-    spec = next(next(iter(p.values())) for p in plots if isinstance(p, dict) and title in next(iter(p)))
-    assert spec["y"][csv] == ["real", *map(uniform_column, b_list)]
+    assert plot_ids() == [plot_id(p) for p in plots]
+    assert len({s.key for s in SECTIONS}) == len(SECTIONS) and all(s.question.endswith("?") for s in SECTIONS)
 
 
-def test_neighbour_plot_columns_follow_the_default_sampler_settings():
-    from latentspace.sample_sets import column_name
-    from latentspace.samplers import settings_from_params
+PARAM_VALUE = re.compile(r"\d_\d|_b\d|_k_\d|fact|scale|truncation|t_max")  # e.g. uniform_b1_5, mixture_k_10
 
-    settings = settings_from_params(yaml.safe_load((REPO / "params.yaml").read_text())["sample"])
+
+def test_no_curve_names_a_param_value():
+    """Curves whose series follow params (a b list, the sampler lists) are long-format CSV: dvc.yaml
+    names the value column only, so a params change needs no edit here."""
     plots = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
-    spec = next(next(iter(p.values())) for p in plots if isinstance(p, dict) and "nearest real" in next(iter(p)))
-    assert spec["y"]["plots/neighbours.csv"] == ["real", *(column_name(s.name + ".npy") for s in settings)]
+    for entry in plots:
+        if isinstance(entry, dict):
+            (title, spec), = entry.items()
+            fields = [f for y in spec["y"].values() for f in ([y] if isinstance(y, str) else y)]
+            assert not [f for f in fields if PARAM_VALUE.search(f)], title
+            assert spec.get("template") in {"series", "points", "bars"}, f"{title}: a template of .dvc/plots/"
 
 
 def test_every_plot_and_metric_file_is_an_output_of_a_stage():

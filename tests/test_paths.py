@@ -123,7 +123,7 @@ def run_stage(root: Path, work: Path, **changes):
                                                     **changes})
     return stage_helpers.run_stage("paths", ["--model", root / "ae.keras", "--z", root / "z.npy",
                                              "--pca", root / "pca.npz", "--component-stats", root / "stats.npz",
-                                             "--out", "out"], cwd=work)
+                                             "--out", "out", "--described", "paths.json"], cwd=work)
 
 
 def test_stage_writes_one_figure_per_kind_and_describes_every_path(inputs, tmp_path):
@@ -131,12 +131,12 @@ def test_stage_writes_one_figure_per_kind_and_describes_every_path(inputs, tmp_p
     proc = run_stage(root, tmp_path / "work")
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "work/out"
-    assert sorted(f.name for f in out.iterdir()) == ["dominant_components.png", "interpolation.png", "paths.json",
-                                                     "principal_axes.png"]
+    assert sorted(f.name for f in out.iterdir()) == ["dominant_components.png", "interpolation.png",
+                                                     "principal_axes.png"]  # only figures: dvc plots shows them all
     for png in out.glob("*.png"):
         with Image.open(png) as im:
             assert im.width > 400 and im.height > 150  # magnified, not 16-pixel thumbnails
-    described = json.loads((out / "paths.json").read_text())["paths"]
+    described = json.loads((tmp_path / "work/paths.json").read_text())["paths"]
     by_kind = {}
     for path in described:
         by_kind.setdefault(path["kind"], []).append(path)

@@ -99,6 +99,17 @@ def count_pairs_above(r: np.ndarray, thresholds) -> dict[float, int]:
     return {float(t): int((upper > t).sum()) for t in thresholds}
 
 
+def count_error(sample: dict[float, int], full: dict[float, int]) -> float:
+    """Largest relative error of the sample's pair counts against the exact ones,
+    ``max_t |sample[t] - full[t]| / full[t]`` over thresholds with ``full[t] > 0`` (0.0 when none has).
+
+    Thresholds where no exact pair lies are left out: a relative error is undefined there, and a
+    sample that finds a pair where there is none shows in the other thresholds' counts too.
+    """
+    errors = [abs(sample[t] - full[t]) / full[t] for t in full if full[t] > 0]
+    return float(max(errors, default=0.0))
+
+
 def pairs_above(r: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
     """All pairs ``(i, j, r_ij)`` with ``i < j`` and ``|r_ij| > threshold``, ordered by i, then j."""
     i, j = np.triu_indices(r.shape[0], k=1)

@@ -49,27 +49,71 @@ def reference_radii(reference: np.ndarray, *, k_precision: int, k_density: int) 
     return {k: quality.kth_neighbour_radii(reference, k=k) for k in {k_precision, k_density}}
 
 
+def flat_scores(result: dict) -> dict[str, float]:
+    """One setting's scores as one flat mapping, in a fixed order.
+
+    Parameters
+    ----------
+    result : dict
+        ``{"in_core": x, "latent": {...}, "reencoded": {...}, "memorisation": {...}, optional "fid": x}``.
+
+    Returns
+    -------
+    scores : dict of str -> float
+        ``in_core``, ``latent_<key>`` and ``reencoded_<key>`` for each of :data:`QUALITY_KEYS`, the
+        memorisation keys (``nn_median``, ``ratio_to_real``, ``near_copy_fraction``) and ``fid`` when present.
+    """
+    return {"in_core": result["in_core"],
+            **{f"latent_{k}": result["latent"][k] for k in QUALITY_KEYS},
+            **{f"reencoded_{k}": result["reencoded"][k] for k in QUALITY_KEYS},
+            **result["memorisation"], **({"fid": result["fid"]} if "fid" in result else {})}
+
+
 def table_rows(results: dict[str, dict]) -> tuple[list[str], list[list]]:
     """The per-setting metrics flattened into one CSV table (one row per setting).
 
     Parameters
     ----------
     results : dict of setting name -> dict
-        ``{"in_core": x, "latent": {...}, "reencoded": {...}, "memorisation": {...}, optional "fid": x}``.
+        Each as :func:`flat_scores` takes it; every setting has the same keys.
 
     Returns
     -------
     header : list of str
-        ``setting``, then ``in_core``, ``latent_<key>``, ``reencoded_<key>``, the memorisation keys
-        (``nn_median``, ``ratio_to_real``, ``near_copy_fraction``) and ``fid`` when present.
+        ``setting``, then :func:`flat_scores`' keys.
     rows : list of list
     """
-    first = next(iter(results.values()))
-    header = ["setting", "in_core", *(f"latent_{k}" for k in QUALITY_KEYS), *(f"reencoded_{k}" for k in QUALITY_KEYS),
-              *first["memorisation"], *(["fid"] if "fid" in first else [])]
-    rows = []
-    for name, r in results.items():
-        rows.append([name, r["in_core"], *(r["latent"][k] for k in QUALITY_KEYS),
-                     *(r["reencoded"][k] for k in QUALITY_KEYS), *r["memorisation"].values(),
-                     *([r["fid"]] if "fid" in first else [])])
-    return header, rows
+    flat = {name: flat_scores(r) for name, r in results.items()}
+    header = ["setting", *next(iter(flat.values()))]
+    return header, [[name, *scores.values()] for name, scores in flat.items()]
+
+
+HEADLINE_KEYS = ("reencoded_frechet", "reencoded_precision", "reencoded_recall")
+
+
+def best_per_sampler(scores: dict[str, dict[str, float]], samplers: dict[str, tuple[str, str, object]]) -> dict:
+    """Each sampler's best setting by re-encoded Fréchet distance (lowest), under the sampler's name.
+
+    Parameters
+    ----------
+    scores : dict of setting name -> dict
+        :func:`flat_scores` of each setting.
+    samplers : dict of setting name -> (sampler, param, value)
+        Which sampler and value made each setting; a setting whose param is "" (the real
+        baseline) is reported without a value.
+
+    Returns
+    -------
+    headline : dict of sampler -> dict
+        ``{param: value, **HEADLINE_KEYS}``: names that stay the same when a params sweep
+        changes the values, so experiments line up column by column in ``dvc exp show``.
+    """
+    best: dict[str, str] = {}
+    for name, (sampler, _, _) in samplers.items():
+        if sampler not in best or scores[name]["reencoded_frechet"] < scores[best[sampler]]["reencoded_frechet"]:
+            best[sampler] = name
+    headline = {}
+    for sampler, name in best.items():
+        _, param, value = samplers[name]
+        headline[sampler] = {**({param: value} if param else {}), **{k: scores[name][k] for k in HEADLINE_KEYS}}
+    return headline

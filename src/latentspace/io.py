@@ -167,10 +167,50 @@ def save_csv(path: str | Path, header: Sequence[str], rows) -> None:
         writer.writerows(rows)
 
 
-def save_curves_csv(path: str | Path, x_name: str, x: np.ndarray, curves: dict[str, np.ndarray]) -> None:
-    """Curves sharing one x axis as CSV columns ``x_name, *curves`` (what ``dvc plots`` overlays)."""
-    save_csv(path, [x_name, *curves],
-             ([f"{xk:.4f}", *(f"{c[k]:.6g}" for c in curves.values())] for k, xk in enumerate(x)))
+def save_metrics(path: str | Path, numbers: dict) -> None:
+    """A stage's headline numbers as ``{stem: numbers}`` (``metrics/train.json`` -> ``{"train": ...}``).
+
+    One top-level key per file, named after it, keeps every file's columns apart in
+    ``dvc metrics show`` and ``dvc exp show``; the full tables go to long-format CSV instead
+    (:func:`save_scores_csv`).
+    """
+    save_json(path, {Path(path).stem: numbers})
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+def save_series_csv(path: str | Path, x_name: str, x: np.ndarray, curves: dict[str, np.ndarray], *,
+                    y_name: str = "density") -> None:
+    """Curves sharing one x axis as long-format CSV: columns ``x_name, series, y_name``, one row per
+    series and x. The series are values, not columns, so a curve that a param adds, drops or renames
+    needs no edit of dvc.yaml (the ``series`` template colours by this column)."""
+    save_csv(path, [x_name, "series", y_name],
+             ([f"{xk:.4f}", name, f"{c[k]:.6g}"] for name, c in curves.items() for k, xk in enumerate(x)))
+
+
+def save_scores_csv(path: str | Path, keys: Sequence[str], rows) -> None:
+    """Every number of a table in long format: columns ``*keys, metric, score``.
+
+    Parameters
+    ----------
+    keys : sequence of str
+        The columns that say what a row is about, e.g. ``("setting", "sampler", "param", "value")``.
+    rows : iterable of (key values, dict of metric name -> number)
+        One entry per setting; each metric becomes one CSV row, so the columns stay the same
+        whatever settings a params sweep adds.
+    """
+    save_csv(path, [*keys, "metric", "score"],
+             ([*map(_cell, ids), metric, _cell(score)] for ids, scores in rows for metric, score in scores.items()))
 
 
 def save_figure(path: str | Path, fig, *, dpi: int = 100) -> None:

@@ -73,15 +73,13 @@ def distance_distributions(centres, densities: dict[str, np.ndarray], *, xlabel:
     ----------
     centres : ndarray of shape (bins,)
     densities : dict of name -> ndarray of shape (bins,)
-        ``real`` and CSV-safe names such as ``uniform_b1_5``.
+        ``real`` and legend labels such as ``uniform b=1.5``.
     markers : dict of label -> x
     """
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, dens in densities.items():
         style = dict(color="black", lw=2.5) if name == "real" else dict(lw=1.5)
-        # CSV-safe column names (uniform_b1_5) back to what a reader expects (uniform b=1.5)
-        label = name.replace("uniform_b", "uniform b=").replace("_", ".")
-        ax.plot(centres, dens, label=label, **style)
+        ax.plot(centres, dens, label=name, **style)
     for (label, x), style in zip((markers or {}).items(), ("--", ":", "-.")):
         ax.axvline(x, color="gray", ls=style, lw=1.5, label=label)
     ax.set_xlabel(xlabel)

@@ -26,17 +26,42 @@ class SampleSet:
     label : str
         Legend text, e.g. ``uniform [mu - fact*hw, mu + fact*hw], fact = 1``.
     vectors : ndarray of shape (n, latent_dim)
+    param : str
+        The sampler's swept parameter, e.g. ``fact`` ("" in manifests that do not say).
+    value : float or int or None
+        Its value in this setting.
     """
 
     file: str
     sampler: str
     label: str
     vectors: np.ndarray
+    param: str = ""
+    value: float | int | None = None
 
     @property
     def column(self) -> str:
         """Name of this setting in CSV columns and metric keys, see :func:`column_name`."""
         return column_name(self.file)
+
+    @property
+    def setting(self) -> str:
+        """Short name in tables and legends, see :func:`setting_name`."""
+        return setting_name(self.sampler, self.param, self.value)
+
+
+# The columns that say which setting a row of a long-format table is about
+SETTING_KEYS = ("setting", "sampler", "param", "value")
+
+
+def setting_name(sampler: str, param: str = "", value=None) -> str:
+    """``intervals fact=1.5``: the sampler and its swept value, or the sampler alone without one."""
+    return sampler if not param or value is None else f"{sampler} {param}={value:g}"
+
+
+def setting_keys(sampler: str, param: str = "", value=None) -> list:
+    """One row's :data:`SETTING_KEYS` values."""
+    return [setting_name(sampler, param, value), sampler, param, value]
 
 
 def column_name(file: str) -> str:
@@ -66,7 +91,8 @@ def load_sample_sets(directory: str | Path, latent_dim: int) -> list[SampleSet]:
         if not isinstance(entry, dict) or not {"file", "sampler", "label"} <= set(entry):
             raise InputError(f"{manifest_path}: every entry needs 'file', 'sampler' and 'label', got {entry!r}")
         vectors = load_latents(directory / entry["file"], mmap=False, latent_dim=latent_dim)
-        sets.append(SampleSet(entry["file"], entry["sampler"], entry["label"], vectors))
+        sets.append(SampleSet(entry["file"], entry["sampler"], entry["label"], vectors,
+                              entry.get("param", ""), entry.get("value")))
     names = [s.column for s in sets]
     if len(set(names) | {"real", "baseline"}) != len(names) + 2:
         raise InputError(f"{manifest_path}: file names {names} must give distinct columns other than "

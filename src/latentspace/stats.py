@@ -187,11 +187,10 @@ def best_matching_b(real_radii: np.ndarray, uniform_radii: dict[float, np.ndarra
     return min(distances, key=distances.get), distances
 
 
-def uniform_column(b: float) -> str:
-    """Column name of the uniform-b vectors in ``plots/radii.csv`` and
-    ``plots/mahalanobis.csv``, e.g. ``uniform_b1_5`` (no dots: Vega-Lite, behind
-    ``dvc plots``, reads a dot as a nested field)."""
-    return f"uniform_b{b:g}".replace(".", "_")
+def uniform_label(b: float) -> str:
+    """Series name of the uniform-b vectors in ``plots/radii.csv`` and ``plots/mahalanobis.csv``
+    and in the figures' legends, e.g. ``uniform b=1.5``."""
+    return f"uniform b={b:g}"
 
 
 def common_histograms(
