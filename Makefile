@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`: it must be the virtualenv's.
 RUN := PATH="$(BIN):$$PATH" TF_CPP_MIN_LOG_LEVEL=2
 
-.PHONY: install repro test bench clean
+.PHONY: install repro test bench clean plots-page
 
 install: $(STAMP)
 
@@ -18,6 +18,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 repro: $(STAMP)
 	$(RUN) dvc repro
+
+# The `dvc plots show` page (.dvc/plots_page.html, committed): Vega inline, plots in the outline's order.
+plots-page: $(STAMP)
+	$(RUN) python -m latentspace.plots_page --out .dvc/plots_page.html
 
 # Two workers, whole modules each (module fixtures run once); tests/conftest.py puts the longest first.
 PYTEST_WORKERS ?= 2
