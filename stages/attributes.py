@@ -15,7 +15,6 @@ from latentspace.io import InputError, atomic_path, check_latent_dim, load_laten
 from latentspace.params import invalid, load_params
 
 
-
 def drawn_directions(p: dict, ann: attributes.Annotations, index_csv) -> list[str]:
     """The configured directions to draw, after the checks that need the data."""
     available = ann.binary_names
@@ -82,9 +81,9 @@ def main():
     directions, with_, without = attributes.attribute_directions(z, labels, chunk_rows=p["chunk_rows"],
                                                                  names=binary)
 
-    effects, scores, panels = {}, {}, []
+    effects, scores, panels, judged = {}, {}, [], {"n_train": 0, "n_test": 0}
     if directed:  # before any output is written: the judge is the step most likely to fail
-        effects, scores, panels, _ = judge_directions(args, p, z, binary, labels, directions, directed)
+        effects, scores, panels, judged = judge_directions(args, p, z, binary, labels, directions, directed)
 
     with atomic_path(args.out) as tmp:
         np.savez(tmp, names=np.array(binary, dtype=str), directions=directions, counts_with=with_,
@@ -118,6 +117,9 @@ def main():
     save_scores_csv(args.plots / "attribute_directions.csv", DIRECTION_KEYS, (
         direction_row(a, with_[binary.index(a)], without[binary.index(a)], effects.get(a), scores.get(a))
         for a in directed))
+    # the judge's score on every binary attribute (its fit and test sizes in each row): the headline's mean
+    save_scores_csv(args.plots / "judge_scores.csv", ["attribute"],
+                    (([a], {**score, **judged}) for a, score in scores.items()))
     save_metrics(args.metrics, {
         "strongest_component_r": number(r_comp[strongest, first[strongest]]),
         # the judge, fitted on decoded real vectors (None when no direction is drawn)
@@ -213,6 +215,7 @@ def write_empty(args, dim: int) -> None:
     save_figure(args.plots / "attribute_heatmap.png", plots.attribute_note(note, title="Attribute correlations"))
     save_figure(args.plots / "attribute_directions.png", plots.attribute_note(note, title="Attribute directions"))
     save_scores_csv(args.plots / "attribute_directions.csv", DIRECTION_KEYS, [])
+    save_scores_csv(args.plots / "judge_scores.csv", ["attribute"], [])
     save_metrics(args.metrics, {"strongest_component_r": None, "judge_mean_balanced_accuracy": None})
 
 

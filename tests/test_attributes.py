@@ -261,7 +261,10 @@ def run_stage(root: Path, out: Path, *, index="index.csv", params="params.yaml")
 
 
 OUTPUTS = ("data/attribute_directions.npz", "plots/attribute_correlations.csv", "plots/top_attributes.csv",
-           "plots/attribute_heatmap.png", "plots/attribute_directions.png", "metrics/attributes.json")
+           "plots/attribute_heatmap.png", "plots/attribute_directions.png", "metrics/attributes.json",
+           "plots/attribute_directions.csv", "plots/judge_scores.csv")
+DIRECTION_METRICS = ["with", "without", "own_change", "largest_other_change", "judge_accuracy",
+                     "judge_balanced_accuracy"]
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict]]:
@@ -287,6 +290,8 @@ def test_stage_writes_every_output(stage_inputs, tmp_path):
         np.testing.assert_allclose(f["directions"][0], z[smiling].mean(axis=0) - z[~smiling].mean(axis=0), atol=1e-6)
     header, rows = read_csv(tmp_path / OUTPUTS[1])
     assert header == ["kind", "index", "attribute", "r"] and len(rows) == 2 * LATENT * 4
+    assert sorted({r["attribute"] for r in rows}) == ["Eyeglasses", "Male", "Smiling", "age"]  # all 4 attributes
+    correlations = rows
     assert {r["index"] for r in rows if r["kind"] == "axis"} == {str(k) for k in range(1, LATENT + 1)}
     smiling_z0 = next(float(r["r"]) for r in rows if r["kind"] == "component" and r["index"] == "0"
                       and r["attribute"] == "Smiling")
@@ -298,13 +303,47 @@ def test_stage_writes_every_output(stage_inputs, tmp_path):
     assert [r["dominant"] for r in rows] == ["1"] * 2 + ["0"] * (LATENT - 2) + [""] * 4
     assert next(r for r in rows if r["kind"] == "component" and r["index"] == "0")["attribute"] == "Smiling"
 
+    # each shown axis (heatmap_rows = 4) with the attribute of its largest |r|
+    def strongest(kind, index):
+        return max((r for r in correlations if r["kind"] == kind and r["index"] == index),
+                   key=lambda r: abs(float(r["r"])))
+    axis_rows = [r for r in rows if r["kind"] == "axis"]
+    assert [r["index"] for r in axis_rows] == ["1", "2", "3", "4"]
+    for r in axis_rows:
+        assert (r["attribute"], r["r"]) == (strongest("axis", r["index"])["attribute"], strongest("axis", r["index"])["r"])
+
+    # every drawn direction's numbers in long format (Eyeglasses is binary but not drawn)
+    header, rows = read_csv(tmp_path / OUTPUTS[6])
+    assert header == ["attribute", "largest_other", "metric", "score"]
+    assert [(r["attribute"], r["metric"]) for r in rows] == [(a, k) for a in ("Smiling", "Male") for k in DIRECTION_METRICS]
+    directions = {a: {r["metric"]: r["score"] for r in rows if r["attribute"] == a} for a in ("Smiling", "Male")}
+    for a in directions:
+        assert int(directions[a]["with"]) + int(directions[a]["without"]) == N_TRAIN
+        [other] = {r["largest_other"] for r in rows if r["attribute"] == a}  # one per direction, not the drawn one
+        assert other in {"Smiling", "Male", "Eyeglasses"} - {a}
+    with np.load(tmp_path / OUTPUTS[0]) as f:
+        assert int(directions["Smiling"]["with"]) == f["counts_with"][0]
+
+    # the metrics: one key named after the file, the headline numbers only
     m = json.loads((tmp_path / OUTPUTS[5]).read_text())
-    assert m["n_attributes"] == 4 and m["n_binary"] == 3 and set(m["axes"]) == {"1", "2", "3", "4", "5"}
-    assert set(m["directions"]) == {"Smiling", "Male"}
-    assert set(m["directions"]["Smiling"]) == {"with", "without", "own_change", "largest_other",
-                                               "largest_other_change", "judge_accuracy", "judge_balanced_accuracy"}
-    assert m["directions"]["Smiling"]["with"] + m["directions"]["Smiling"]["without"] == N_TRAIN
-    assert m["judge"]["n_train"] == 43 and m["judge"]["n_test"] == 17
+    assert list(m) == ["attributes"]
+    assert set(m["attributes"]) == {"strongest_component_r", "judge_mean_balanced_accuracy"}
+    m = m["attributes"]
+    # the largest |r| of any component with any attribute: age's with z[1], of which it is a linear function
+    top = max((r for r in correlations if r["kind"] == "component"), key=lambda r: abs(float(r["r"])))
+    assert (top["index"], top["attribute"]) == ("1", "age") and float(top["r"]) > 0.999
+    assert m["strongest_component_r"] == float(top["r"])
+    # the judge's balanced accuracy averaged over the attributes it could judge (Eyeglasses is
+    # constant: no classifier, NaN), here the two drawn ones; its sizes are on stderr (above)
+    balanced = [float(directions[a]["judge_balanced_accuracy"]) for a in ("Smiling", "Male")]
+    assert m["judge_mean_balanced_accuracy"] == pytest.approx(np.mean(balanced), abs=1e-4)
+    # ... and per attribute in judge_scores.csv: every binary one, an empty score where none could be fitted
+    header, rows = read_csv(tmp_path / OUTPUTS[7])
+    assert header == ["attribute", "metric", "score"]
+    judge = {(r["attribute"], r["metric"]): r["score"] for r in rows}
+    assert {a for a, _ in judge} == {"Smiling", "Male", "Eyeglasses"} and judge[("Eyeglasses", "accuracy")] == ""
+    assert (judge[("Smiling", "n_train")], judge[("Smiling", "n_test")]) == ("43", "17")
+    assert float(judge[("Male", "balanced_accuracy")]) == pytest.approx(float(directions["Male"]["judge_balanced_accuracy"]), abs=1e-4)
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -334,6 +373,8 @@ def test_stage_on_a_dataset_without_attributes_writes_empty_outputs(stage_inputs
     assert all((tmp_path / o).is_file() for o in OUTPUTS)
     assert read_csv(tmp_path / OUTPUTS[1]) == (["kind", "index", "attribute", "r"], [])
     assert read_csv(tmp_path / OUTPUTS[2])[1] == []
-    assert json.loads((tmp_path / OUTPUTS[5]).read_text())["n_attributes"] == 0
+    assert read_csv(tmp_path / OUTPUTS[6]) == (["attribute", "largest_other", "metric", "score"], [])
+    assert json.loads((tmp_path / OUTPUTS[5]).read_text()) == {
+        "attributes": {"strongest_component_r": None, "judge_mean_balanced_accuracy": None}}
     with np.load(tmp_path / OUTPUTS[0]) as f:
         assert f["names"].shape == (0,) and f["directions"].shape == (0, LATENT)

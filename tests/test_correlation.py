@@ -46,6 +46,39 @@ def test_pair_counts_match_the_series_formula():
     assert counts[0.5] == 2 and counts[0.9] == 0  # the two planted strong pairs
 
 
+def naive_count_error(sample, full):
+    """The largest |sample - full| / full, one threshold at a time, leaving out those without an exact pair."""
+    worst = 0.0
+    for t in full:
+        if full[t] > 0:
+            worst = max(worst, abs(sample[t] - full[t]) / full[t])
+    return worst
+
+
+def test_count_error_is_the_worst_relative_error_where_the_exact_count_has_pairs():
+    # 12 vs 10: 0.2; 3 vs 4: 0.25; 1 pair where there is none: left out, not infinite
+    assert correlation.count_error({0.1: 12, 0.5: 3, 0.9: 1}, {0.1: 10, 0.5: 4, 0.9: 0}) == 0.25
+    assert correlation.count_error({0.1: 10, 0.5: 4}, {0.1: 10, 0.5: 4}) == 0.0  # exact
+    assert correlation.count_error({0.1: 0, 0.5: 2}, {0.1: 1, 0.5: 1}) == 1.0
+    # no threshold with an exact pair: 0.0, also for no thresholds at all
+    assert correlation.count_error({0.5: 3, 0.9: 1}, {0.5: 0, 0.9: 0}) == 0.0
+    assert correlation.count_error({}, {}) == 0.0
+    assert isinstance(correlation.count_error({0.1: 12}, {0.1: 10}), float)
+
+
+def test_count_error_of_a_sample_against_the_naive_loop():
+    z = correlated_data(n=4000)
+    r_full = correlation.pearson(z)
+    thresholds = [0.02, 0.05, 0.1, 0.3, 0.5, 0.9]  # 0.9: no exact pair
+    full = correlation.count_pairs_above(r_full, thresholds)
+    assert full[0.9] == 0 and full[0.02] > full[0.05] > 0
+    for m in (100, 300, 1000):
+        r_m = correlation.pearson(z[correlation.sample_rows(np.random.default_rng(m), len(z), m)])
+        sample = correlation.count_pairs_above(r_m, thresholds)
+        assert correlation.count_error(sample, full) == pytest.approx(naive_count_error(sample, full), abs=1e-15)
+    assert correlation.count_error(full, full) == 0.0
+
+
 def test_pairs_above_match_the_series_double_loop():
     r = correlation.pearson(correlated_data())
     for t in (0.5, 0.2, 0.02):

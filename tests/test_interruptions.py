@@ -73,8 +73,19 @@ def train_inputs(tmp_path_factory):
 
 def train_args(root: Path, name: str) -> list:
     return ["--params", root / "params.yaml", "--images", root / "images.npy", "--index", root / "index.csv",
-            "--model", root / f"{name}.keras", "--metrics", root / f"{name}.json",
+            "--model", root / f"{name}.keras", "--metrics", root / name / "train.json",
             "--reconstructions", root / f"{name}.png", "--live", root / f"live_{name}"]
+
+
+# what train.py prints when it is done (the timing, replicas and resumption are the log's, not the metrics')
+TRAINED_LINE = re.compile(r"^train: (?P<epochs>\d+) epoch\(s\) in \d+\.\d s(?: \(\d+ img/s\))? "
+                          r"on (?P<replicas>\d+) replica\(s\)(?:, resumed after epoch (?P<done>\d+))?$", re.M)
+
+
+def trained_line(stdout: str) -> dict:
+    """The fields of the stage's one summary line (exactly one such line)."""
+    [match] = TRAINED_LINE.finditer(stdout)
+    return match.groupdict()
 
 
 def logged(live: Path, metric: str) -> list[float]:
@@ -101,12 +112,18 @@ def test_killed_training_resumes_to_the_same_model_file(train_inputs, tmp_path):
     resumed = run_stage("train", train_args(root, "killed"))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming after epoch {done} of 5" in resumed.stdout
-    metrics = json.loads((root / "killed.json").read_text())
-    assert metrics["resumed_after_epoch"] == done and metrics["epochs"] == 5
+    # the log says which epochs this run trained, after which one it resumed, out of 5 in all
+    whole_line, resumed_line = trained_line(whole.stdout), trained_line(resumed.stdout)
+    assert whole_line["epochs"] == "5" and whole_line["done"] is None  # the uninterrupted run resumed nothing
+    assert resumed_line["done"] == str(done) and int(resumed_line["epochs"]) + done == 5
+    assert resumed_line["replicas"] == whole_line["replicas"]
     # Same weights, optimizer steps and dropout masks: the saved files are identical.
     assert filecmp.cmp(root / "whole.keras", root / "killed.keras", shallow=False)
-    whole_metrics = json.loads((root / "whole.json").read_text())
-    assert metrics["loss"] == whole_metrics["loss"] and metrics["val_loss"] == whole_metrics["val_loss"]
+    # ... and so are the metrics, byte for byte: they hold what the params and seed decide, no
+    # timing nor resumption (the same final loss, val_loss and hold-out PSNR as the whole run)
+    metrics = json.loads((root / "killed" / "train.json").read_text())
+    assert list(metrics) == ["train"] and set(metrics["train"]) == {"loss", "val_loss", "psnr_holdout_db"}
+    assert (root / "killed" / "train.json").read_bytes() == (root / "whole" / "train.json").read_bytes()
     # The curves have every epoch, the ones of the killed run included.
     for metric in ("train/loss", "val/loss"):
         assert logged(root / "live_killed", metric) == logged(root / "live_whole", metric)

@@ -105,8 +105,10 @@ def test_reference_rows_and_column_names():
 # ---- the stage, end to end -------------------------------------------------------------
 
 DIM, N_REAL = 8, 120
-SETTINGS = [("uniform_b_01.00.npy", "uniform", "uniform [-b, b], b = 1"),
-            ("intervals_fact_00.50.npy", "intervals", "uniform [mu - fact*hw, mu + fact*hw], fact = 0.5")]
+# (file, sampler, param, value, label) as the sample stage's manifest lists them
+SETTINGS = [("uniform_b_01.00.npy", "uniform", "b", 1.0, "uniform [-b, b], b = 1"),
+            ("intervals_fact_00.50.npy", "intervals", "fact", 0.5, "uniform [mu - fact*hw, mu + fact*hw], fact = 0.5")]
+SERIES = ["real", "uniform b=1", "intervals fact=0.5"]  # the settings' names in the tables
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +124,8 @@ def inputs(tmp_path_factory):
     np.save(samples / SETTINGS[0][0], rng.uniform(-1, 1, (7, DIM)).astype(np.float32))
     np.save(samples / SETTINGS[1][0], (z[:5] + 1e-4).astype(np.float32))  # near-copies of z[0..4]
     (samples / "manifest.json").write_text(json.dumps(
-        [{"file": f, "sampler": s, "value": 1.0, "label": lab} for f, s, lab in SETTINGS]))
+        [{"file": f, "sampler": s, "param": param, "value": value, "label": lab}
+         for f, s, param, value, lab in SETTINGS]))
     return root
 
 
@@ -140,18 +143,39 @@ def test_stage_writes_densities_metrics_and_examples(inputs, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(work / "plots/neighbours.csv", newline="") as f:
         table = list(csv.reader(f))
-    assert table[0] == ["distance", "real", "uniform_b_01_00", "intervals_fact_00_50"] and len(table) == 11
-    widths = np.diff([float(r[0]) for r in table[1:]])
-    for c in range(1, 4):  # each density integrates to 1 over the common bins
-        assert sum(float(r[c]) for r in table[1:]) * widths.mean() == pytest.approx(1.0, rel=1e-3)
+    # long format: one row per series and bin, the series named by setting
+    assert table[0] == ["distance", "series", "density"] and len(table) == 1 + 3 * 10
+    assert [r[1] for r in table[1:]] == [name for name in SERIES for _ in range(10)]
+    for c, name in enumerate(SERIES):  # each density integrates to 1 over the common bins
+        rows = table[1 + 10 * c: 1 + 10 * (c + 1)]
+        assert [r[0] for r in rows] == [r[0] for r in table[1:11]]  # the same bins for every series
+        widths = np.diff([float(r[0]) for r in rows])
+        assert sum(float(r[2]) for r in rows) * widths.mean() == pytest.approx(1.0, rel=1e-3), name
 
+    # n_real above the data: every real vector is used, each against its nearest other one
+    z = np.load(inputs / "z.npy")
+    real_nn = naive_knn(z, z, 1, exclude=np.arange(N_REAL))[0][:, 0]
     m = json.loads((work / "metrics/neighbours.json").read_text())
-    assert m["k"] == 3 and m["n_real"] == N_REAL  # n_real above the data: every real vector is used
-    assert set(m["settings"]) == {"uniform_b_01_00", "intervals_fact_00_50"}
-    copies = m["settings"]["intervals_fact_00_50"]
-    assert copies["nn_median"] < 1e-3 and copies["near_copy_fraction"] == 1.0 and copies["ratio_to_real"] < 0.01
-    assert set(m["settings"]["uniform_b_01_00"]) == {"nn_median", "ratio_to_real", "near_copy_fraction"}
+    assert list(m) == ["neighbours"] and set(m["neighbours"]) == {"real_nn_median", "near_copy_threshold"}
+    m = m["neighbours"]
+    assert m["real_nn_median"] == pytest.approx(np.median(real_nn), rel=1e-4)
+    assert m["near_copy_threshold"] == pytest.approx(np.quantile(real_nn, 0.05), rel=1e-4)
     assert m["real_nn_median"] > m["near_copy_threshold"] > 0
+    # k = 3 neighbours decoded beside each of the 2 examples of each of the 2 settings
+    assert "decoding examples: 100%" in proc.stderr and f"| {2 * 2 * (1 + 3)}/{2 * 2 * (1 + 3)} [" in proc.stderr
+
+    with open(work / "plots/near_copies.csv", newline="") as f:
+        table = list(csv.reader(f))
+    assert table[0] == ["setting", "sampler", "param", "value", "metric", "score"]
+    summary_keys = ["nn_median", "ratio_to_real", "near_copy_fraction"]
+    assert [r[:5] for r in table[1:]] == [[name, sampler, param, f"{value:g}", key]
+                                          for name, (_, sampler, param, value, _) in zip(SERIES[1:], SETTINGS)
+                                          for key in summary_keys]
+    scores = {(r[0], r[4]): float(r[5]) for r in table[1:]}
+    copies = {key: scores["intervals fact=0.5", key] for key in summary_keys}
+    assert copies["nn_median"] < 1e-3 and copies["near_copy_fraction"] == 1.0 and copies["ratio_to_real"] < 0.01
+    uniform = {key: scores["uniform b=1", key] for key in summary_keys}
+    assert uniform["ratio_to_real"] == pytest.approx(uniform["nn_median"] / m["real_nn_median"], rel=1e-3)
     for png in ("neighbours.png", "neighbour_examples.png"):
         with Image.open(work / "plots" / png) as im:
             assert im.width > 400 and im.height > 300

@@ -77,10 +77,10 @@ def run(args, cwd, check=True):
 
 def tiny_repo(root: Path) -> dict:
     """A git repository at ``root`` holding this project with the TINY params; returns the params."""
-    skip = shutil.ignore_patterns(".git", ".venv", "data", "models", "dvclive", "__pycache__", "cache", "tmp",
+    skip = shutil.ignore_patterns(".git", ".venv", "data", "models", "dvclive", "dvc_plots", "__pycache__", "cache", "tmp",
                                   "*.egg-info", ".pytest_cache", "dvc.lock")
     shutil.copytree(REPO, root, ignore=skip)
-    for generated in ("metrics", "plots"):
+    for generated in ("metrics", "plots", "report"):  # the shipped baseline: this run makes its own
         shutil.rmtree(root / generated, ignore_errors=True)
     params = yaml.safe_load((root / "params.yaml").read_text())
     for key, value in TINY.items():
@@ -322,7 +322,7 @@ def test_mixture_fit_metrics_match_a_refit(repo):
                                                    rel=1e-4)
     best = headline(root, "sample")["best_mixture"]
     assert f"mixture k={best['k']}" in [key[0] for key in reported]
-    assert best["log_likelihood_holdout"] == max(float(v["log_likelihood_holdout"]) for v in reported.values())
+    assert best["log_likelihood_holdout"] == pytest.approx(max(float(v["log_likelihood_holdout"]) for v in reported.values()), rel=1e-5)
 
 
 def test_sampling_metrics_match_a_recomputation(repo):
@@ -397,6 +397,18 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
                       and not c.startswith("sample.mixture.k")]
     assert metric_columns and all(base[c] != "" and k3[c] != "" for c in metric_columns), metric_columns
     assert base["sampling.mixture.reencoded_frechet"] != k3["sampling.mixture.reencoded_frechet"]
+
+    # The curves follow the sampler list with dvc.yaml untouched: DVC draws the new setting's series.
+    shown = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)
+    assert "errors" not in shown
+    curves = {title: entries[0]["content"]["data"]["values"] for title, entries in shown["data"].items()
+              if entries[0]["type"] == "vega"}
+    definitions = [next(iter(p)) for p in yaml.safe_load((root / "dvc.yaml").read_text())["plots"]
+                   if isinstance(p, dict)]
+    assert sorted(curves) == sorted(definitions) and all(curves.values())
+    for title in ("Distance to the nearest real vector", "Radius of the vectors of each sampler"):
+        series = {point["series"] for point in curves[title]}
+        assert "mixture k=3" in series and "mixture k=2" not in series, title
 
 
 def lock_hashes(lock: dict) -> dict:

@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -239,7 +240,8 @@ def test_png_folder_without_annotations(celeba, tmp_path):
     rows = index_rows(work)
     assert list(rows[0]) == ["image_id", "split"] and [r["split"] for r in rows] == ["train"] * 20 + ["holdout"] * 10
     metrics = json.loads((work / "metrics/prepare.json").read_text())
-    assert (metrics["n_images"], metrics["n_train"], metrics["n_holdout"], metrics["n_skipped"]) == (N, 20, 10, 0)
+    assert metrics == {"prepare": {"n_train": 20, "n_holdout": 10, "n_skipped": 0}}
+    assert re.search(rf"^prepare: {N} images in \d+\.\d s \(\d+ img/s\)$", proc.stdout, re.M), proc.stdout  # the log
     # no draft mode for PNG; resizing from the box (not a cropped copy) shifts a few levels at the edges
     first = (folder / rows[0]["image_id"]).read_bytes()
     assert np.abs(np.load(work / "data/images.npy")[0].astype(float) - naive_face(first)).mean() < 0.5
@@ -272,7 +274,9 @@ def test_corrupt_jpeg_is_skipped_and_logged_below_the_threshold(celeba, tmp_path
     assert [r["image_id"] for r in rows if r["split"] == "skipped"] == ["000007.jpg"]
     with open(work / "data/skipped.csv", newline="") as f:
         assert [r["image_id"] for r in csv.DictReader(f)] == ["000007.jpg"]
-    assert json.loads((work / "metrics/prepare.json").read_text())["n_skipped"] == 1
+    metrics = json.loads((work / "metrics/prepare.json").read_text())["prepare"]
+    assert metrics["n_skipped"] == 1 and metrics["n_train"] + metrics["n_holdout"] == 30 - 1
+    assert "prepare: 30 images in " in proc.stdout  # all of them read, one of them skipped
 
     # 1 of 30 is more than 1%: the stage fails and writes nothing
     for out in ("images.npy", "index.csv", "skipped.csv"):

@@ -110,3 +110,9 @@ def test_wasserstein_against_sorted_samples_and_best_b():
     best, distances = stats.best_matching_b(real, uniform)
     assert best == 1.0
     assert distances[1.0] == pytest.approx(0.2 * np.sqrt(dim / 3), rel=0.1)  # the RMS radii differ by 0.2 b-units
+
+
+def test_uniform_label_names_the_series_as_the_legend_shows_it():
+    assert stats.uniform_label(1.5) == "uniform b=1.5"
+    assert stats.uniform_label(1.0) == "uniform b=1" and stats.uniform_label(2) == "uniform b=2"
+    assert stats.uniform_label(0.25) == "uniform b=0.25"

@@ -185,7 +185,7 @@ def _cell(value) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.6g}"
+        return f"{float(value):.6g}" if np.isfinite(value) else ""  # undefined, like None
     return str(value)
 
 
@@ -194,6 +194,8 @@ def save_series_csv(path: str | Path, x_name: str, x: np.ndarray, curves: dict[s
     """Curves sharing one x axis as long-format CSV: columns ``x_name, series, y_name``, one row per
     series and x. The series are values, not columns, so a curve that a param adds, drops or renames
     needs no edit of dvc.yaml (the ``series`` template colours by this column)."""
+    short = [name for name, c in curves.items() if len(c) != len(x)]
+    assert not short, f"curves {short} do not have one value per x ({len(x)})"
     save_csv(path, [x_name, "series", y_name],
              ([f"{xk:.4f}", name, f"{c[k]:.6g}"] for name, c in curves.items() for k, xk in enumerate(x)))
 

@@ -74,7 +74,7 @@ SECTIONS: tuple[Section, ...] = (
              "Frechet distance of re-encoded samples to held-out encodings",
              "Precision of re-encoded samples against held-out encodings",
              "Recall of re-encoded samples against held-out encodings",
-             "Radius of each sampler's vectors", "plots/sampling_radii.png")),
+             "Radius of the vectors of each sampler", "plots/sampling_radii.png")),
 )
 
 

@@ -97,4 +97,8 @@ def load_sample_sets(directory: str | Path, latent_dim: int) -> list[SampleSet]:
     if len(set(names) | {"real", "baseline"}) != len(names) + 2:
         raise InputError(f"{manifest_path}: file names {names} must give distinct columns other than "
                          "'real' and 'baseline'")
+    settings = [s.setting for s in sets]  # the series and row names of the plot data
+    if len(set(settings) | {"real"}) != len(settings) + 1:
+        raise InputError(f"{manifest_path}: sampler, param and value must name each setting once and none "
+                         f"'real', got {settings}")
     return sets
