@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from latentspace import evaluation, neighbours, plots, quality, stats
 from latentspace.geometry import load_principal_axes
-from latentspace.io import InputError, check_latent_dim, load_latents, load_npy, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
+from latentspace.io import InputError, check_latent_dim, csv_cell, load_latents, load_npy, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import invalid, load_params
 from latentspace.sample_sets import SETTING_KEYS, load_sample_sets, setting_keys
 
@@ -112,7 +112,7 @@ def save_outputs(args, p: dict, results: dict, reference, vectors: dict, which: 
 
     # one row per setting (the bar charts), and every number in long format (`dvc plots diff`)
     save_csv(args.plots / "sampling.csv", [*SETTING_KEYS, *next(iter(scores.values()))],
-             ([*keys[name], *s.values()] for name, s in scores.items()))
+             ([*map(csv_cell, keys[name]), *s.values()] for name, s in scores.items()))
     save_scores_csv(args.plots / "sampling_scores.csv", SETTING_KEYS, ((keys[name], s) for name, s in scores.items()))
     save_series_csv(args.plots / "sampling_radii.csv", "radius", centres,
                     {("real: held-out vectors" if n == REAL else keys[n][0]): d for n, d in densities.items()})

@@ -95,7 +95,7 @@ def fail(name, mirrors, dest, **kw) -> str:
     msg = str(info.value)
     assert "\n" not in msg
     assert msg.startswith(f"{name}: no mirror gave a good copy (")
-    assert msg.endswith('use data.source: folder (README, "Running on real CelebA").')
+    assert msg.endswith('use data.source: folder (docs/celeba.md).')
     assert not (dest / name).exists()
     return msg
 

@@ -59,7 +59,7 @@ def test_reducing_gap_none_decodes_at_full_resolution(face_jpegs):
 
 
 def test_reducing_gap_draft_scales_stay_within_the_stated_tolerance(face_jpegs):
-    """The README's figures: from a 140 px crop, gap 2 at 64 px needs 128 px > 70, so it decodes at
+    """docs/PERFORMANCE.md's figures: from a 140 px crop, gap 2 at 64 px needs 128 px > 70, so it decodes at
     full resolution (identical); gap 1 at 64 px and gap 2 at 32 px decode at 1/2 scale, 40.5 and
     50.6 dB from the full decode on the benchmark's faces (bilinear instead of Lanczos: 39.2 dB)."""
     def faces(size, gap):

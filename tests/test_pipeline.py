@@ -456,7 +456,7 @@ def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, valu
         "download": ["--out", str(out / "raw")],
         "sample": ["--z", "data/z.npy", "--z-holdout", "data/z_holdout.npy", "--component-stats",
                    "data/component_stats.npz", "--pca", "data/pca.npz", "--out", str(out / "samples"),
-                   "--metrics", str(out / "s.json")],
+                   "--metrics", str(out / "s.json"), "--plots", str(out)],
         "correlate": ["--z", "data/z.npy", "--data", str(out), "--metrics", str(out / "c.json"),
                       "--plots", str(out)],
         "train": ["--images", "data/images.npy", "--index", "data/index.csv", "--model", str(out / "m.keras"),
@@ -502,7 +502,8 @@ def bad_arrays(root: Path, tmp_path: Path, case: str) -> dict:
         np.save(holdout, np.zeros((5, z.shape[1] - 1), np.float32))
         return {"stage": "sample", "args": ["--z", "data/z.npy", "--z-holdout", str(holdout), "--component-stats",
                                             "data/component_stats.npz", "--pca", "data/pca.npz",
-                                            "--out", str(out / "samples"), "--metrics", str(out / "s.json")]}
+                                            "--out", str(out / "samples"), "--metrics", str(out / "s.json"),
+                                            "--plots", str(out)]}
     if case == "images of another size":
         images = tmp_path / "images.npy"
         np.save(images, np.zeros((N_IMAGES, SIZE // 2, SIZE // 2, 3), np.uint8))

@@ -50,7 +50,7 @@ HTML_REASON = "answered with an HTML page instead of the file (Google Drive's qu
 QUOTA_REASON = ("answered with an HTML page instead of the file: Google Drive's download quota page "
                 "(too many users have downloaded it recently)")
 HINT = ("Try again later or add a mirror under data.celeba.mirrors, or download the files "
-        'yourself and use data.source: folder (README, "Running on real CelebA").')
+        'yourself and use data.source: folder (docs/celeba.md).')
 
 _MD5_RE = re.compile(r"[0-9a-fA-F]{32}")
 _DRIVE_ID_RE = re.compile(r"[-\w]+")

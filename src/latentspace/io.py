@@ -177,7 +177,9 @@ def save_metrics(path: str | Path, numbers: dict) -> None:
     save_json(path, {Path(path).stem: numbers})
 
 
-def _cell(value) -> str:
+def csv_cell(value) -> str:
+    """How every table writes a value: integers whole, floats to 6 significant digits, None and
+    non-finite numbers empty, booleans 0/1 (so the same setting reads the same in every file)."""
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -212,7 +214,7 @@ def save_scores_csv(path: str | Path, keys: Sequence[str], rows) -> None:
         whatever settings a params sweep adds.
     """
     save_csv(path, [*keys, "metric", "score"],
-             ([*map(_cell, ids), metric, _cell(score)] for ids, scores in rows for metric, score in scores.items()))
+             ([*map(csv_cell, ids), metric, csv_cell(score)] for ids, scores in rows for metric, score in scores.items()))
 
 
 def save_figure(path: str | Path, fig, *, dpi: int = 100) -> None:
