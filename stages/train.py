@@ -83,7 +83,8 @@ def main():
     print(f"train: {trained} epoch(s) in {seconds:.1f} s{rate} on {replicas} replica(s)"
           f"{f', resumed after epoch {done}' if done else ''}", flush=True)
     save_metrics(args.metrics, {
-        "loss": float(history["loss"][-1]),
+        # not "loss": the metric train.loss would share its name with the param (the loss function)
+        "train_loss": float(history["loss"][-1]),
         "val_loss": float(history["val_loss"][-1]),
         "psnr_holdout_db": psnr(to_model_input(originals), recon),
     })

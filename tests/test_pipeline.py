@@ -209,7 +209,7 @@ def test_metrics_agree_with_the_arrays(repo):
     assert all(abs(float(p["r_sample"])) > params["correlate"]["pair_threshold"] for p in listed)
 
     train = headline(root, "train")
-    assert set(train) == {"loss", "val_loss", "psnr_holdout_db"}
+    assert set(train) == {"train_loss", "val_loss", "psnr_holdout_db"}
     assert np.isfinite(train["val_loss"]) and train["psnr_holdout_db"] > 5
     stats = headline(root, "stats")
     pca, geo = np.load(root / "data/pca.npz"), headline(root, "geometry")

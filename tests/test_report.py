@@ -29,7 +29,7 @@ SETTINGS = report.Settings(latent_dim=16, hw_factor=1.5, mu_factor=1.0, pair_thr
 
 METRICS = {
     "prepare": {"n_train": 900, "n_holdout": 100, "n_skipped": 2},
-    "train": {"loss": 0.0031, "val_loss": 0.0029, "psnr_holdout_db": 25.4321},
+    "train": {"train_loss": 0.0031, "val_loss": 0.0029, "psnr_holdout_db": 25.4321},
     "stats": {"n_dominant": 3, "median_hw": 0.75, "radius_mean": 6.2, "radius_best_b": 1.5},
     "correlation": {"M": 500, "pairs_above_sample": 11, "pairs_above_full": 12, "count_error_max": 0.0123,
                     "sample_error_max_abs": 0.0712},
@@ -361,7 +361,7 @@ def test_a_missing_image_folder_is_an_input_error(tree):
 
 @pytest.mark.parametrize("relative, content, message", [
     ("metrics/train.json", "{not json", "not valid JSON"),
-    ("metrics/train.json", json.dumps({"loss": 0.1, "val_loss": 0.1}), "one top-level key 'train'"),
+    ("metrics/train.json", json.dumps({"train_loss": 0.1, "val_loss": 0.1}), "one top-level key 'train'"),
     ("metrics/geometry.json", json.dumps({"geometry": {"core_radius": 1.0}}), "geometry.centre_norm must be a number"),
     ("metrics/stats.json", json.dumps({"stats": {**METRICS["stats"], "median_hw": "wide"}}), "stats.median_hw"),
     ("metrics/sampling.json", json.dumps({"sampling": {"real": {"reencoded_frechet": 1.0}}}), "sampling.real"),

@@ -201,7 +201,7 @@ class Document:
 # Every metrics file: {stem: {key: number}}; these keys must be there (and numbers, None where allowed).
 METRIC_KEYS = {
     "prepare": ("n_train", "n_holdout", "n_skipped"),
-    "train": ("loss", "val_loss", "psnr_holdout_db"),
+    "train": ("train_loss", "val_loss", "psnr_holdout_db"),
     "stats": ("n_dominant", "median_hw", "radius_mean", "radius_best_b"),
     "correlation": ("M", "pairs_above_sample", "pairs_above_full", "count_error_max", "sample_error_max_abs"),
     "geometry": ("centre_norm", "origin_mahalanobis", "origin_beyond_fraction", "core_radius",
@@ -484,11 +484,11 @@ def autoencoder_finding(prepare: dict, train: dict, val_losses: list[float]) -> 
                  + (f"; it still fell in the last epoch (from {fmt(before)}), so more epochs would likely "
                     "lower it further." if last < before else f"; it did not fall in the last epoch "
                                                                f"(from {fmt(before)})."))
-    ratio = train["val_loss"] / train["loss"] if train["loss"] > 0 else math.inf
+    ratio = train["val_loss"] / train["train_loss"] if train["train_loss"] > 0 else math.inf
     verdict = ("no sign of overfitting" if ratio <= 1 + OVERFIT_MARGIN else
                "the model fits its training images better than held-out ones")
     return text + (f" The final held-out loss is {times(ratio)} the training loss ({fmt(train['val_loss'])} "
-                   f"against {fmt(train['loss'])}): {verdict} (the rule: at most {1 + OVERFIT_MARGIN:g}×).")
+                   f"against {fmt(train['train_loss'])}): {verdict} (the rule: at most {1 + OVERFIT_MARGIN:g}×).")
 
 
 def components_finding(stats: dict, by_b: dict, cfg: Settings) -> str:
@@ -738,7 +738,7 @@ def autoencoder_section(inp: Inputs, cfg: Settings):
     finding = autoencoder_finding(m["prepare"], m["train"], inp.losses["val"])
     numbers = (_numbers(inp, "prepare", {"n_train": "Training images", "n_holdout": "Held-out images",
                                          "n_skipped": "Unreadable images skipped"})
-               + _numbers(inp, "train", {"loss": "Final training loss", "val_loss": "Final validation loss",
+               + _numbers(inp, "train", {"train_loss": "Final training loss", "val_loss": "Final validation loss",
                                          "psnr_holdout_db": "Held-out PSNR (dB)"}))
     curves = (inp.losses["train"], inp.losses["val"])
     epochs = range(1, max(map(len, curves)) + 1)
