@@ -109,11 +109,18 @@ SCRIPT = """
     for (const slot of slots) {
       const ids = found.get(slot);
       ids.forEach((id) => slot.appendChild(document.getElementById(id)));
-      if (!ids.length) note(slot, `no plot ${slot.dataset.plot} in these revisions`);
+      if (!ids.length) slot.remove();  // not in these revisions, or left out by --targets
     }
     const other = document.getElementById("section-other");
     divs.forEach((div) => other.querySelector("div.slot").appendChild(div));
     if (divs.size) document.querySelectorAll("[data-other]").forEach((el) => { el.hidden = false; });
+    // A section with none of its plots on the page goes, with its entry in the contents.
+    for (const section of document.querySelectorAll("section[id^='section-']:not([data-other])")) {
+      if (section.querySelector("div.slot")) continue;
+      section.hidden = true;
+      const entry = document.querySelector(`a[href="#${section.id}"]`);
+      if (entry) entry.parentElement.hidden = true;
+    }
     container.remove();
   }
 
