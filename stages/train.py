@@ -7,6 +7,7 @@ from its last finished epoch and ends with the same weights.
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 
@@ -39,8 +40,8 @@ def main():
 
     from latentspace.distribution import distributed, set_deterministic, set_precision
     from latentspace.model import ArchitectureConfig, save_model
-    from latentspace.training import (EpochBackup, LiveLogger, predict_in_batches, psnr, to_model_input,
-                                      train_autoencoder)
+    from latentspace.training import (EpochBackup, LiveLogger, NonFiniteLoss, mean_image, predict_in_batches, psnr,
+                                      reconstruction_loss, to_model_input, train_autoencoder)
 
     cfg = ArchitectureConfig(
         image_size=images.shape[1], latent_dim=m["latent_dim"], filters=tuple(m["filters"]),
@@ -50,7 +51,8 @@ def main():
     set_deterministic(t["deterministic"])
     set_precision(t["precision"])
     # Everything that shapes the weights names the backup; where it lives does not.
-    run = {"model": m, "train": {k: v for k, v in t.items() if k != "backup_dir"}, "backend": keras.backend.backend()}
+    run = {"model": m, "train": {k: v for k, v in t.items() if k not in ("backup_dir", "fail_if_trivial")},
+           "backend": keras.backend.backend()}
     backup = EpochBackup.for_run(t["backup_dir"], run, files=[args.images, args.index])
     done, earlier = backup.completed()
     if done:
@@ -61,18 +63,36 @@ def main():
             logger = LiveLogger(live, {"loss": "train/loss", "val_loss": "val/loss"})
             logger.replay(earlier)
             start = time.perf_counter()
-            model, history = train_autoencoder(
-                cfg, images, train_idx, val_idx, seed=t["seed"], epochs=t["epochs"], batch_size=t["batch_size"],
-                optimizer=t["optimizer"], learning_rate=t["learning_rate"], lr_schedule=t["lr_schedule"], loss=t["loss"],
-                loader_threads=t["loader_threads"], steps_per_execution=t["steps_per_execution"],
-                bn_recalibration_images=t["bn_recalibration_images"], verbose=2,
-                backup=backup, callbacks=[logger],
-            )
+            try:
+                model, history = train_autoencoder(
+                    cfg, images, train_idx, val_idx, seed=t["seed"], epochs=t["epochs"], batch_size=t["batch_size"],
+                    optimizer=t["optimizer"], learning_rate=t["learning_rate"], lr_schedule=t["lr_schedule"],
+                    loss=t["loss"], loader_threads=t["loader_threads"], steps_per_execution=t["steps_per_execution"],
+                    bn_recalibration_images=t["bn_recalibration_images"], verbose=2,
+                    backup=backup, callbacks=[logger],
+                )
+            except NonFiniteLoss as exc:
+                # Resuming would replay the same steps into the same NaN: the backup goes too.
+                backup.clear()
+                raise ValueError(diverged(exc, t)) from None
             seconds = time.perf_counter() - start
         save_model(model, args.model)
         recon = predict_in_batches(model, images, t["batch_size"], rows=val_idx)
 
+    if not np.isfinite(recon).all():  # weights that overflow: every later stage would get NaN vectors
+        backup.clear()
+        raise ValueError(broken_outputs(t))
     originals = images[val_idx]  # uint8
+    held_out = to_model_input(originals)
+    # The trivial model: every face reconstructed as the mean training face. A training that
+    # does no better learned nothing (a saturated output, a diverging optimizer).
+    trivial_db = psnr(held_out, np.broadcast_to(mean_image(images, train_idx), held_out.shape))
+    psnr_db = psnr(held_out, recon)
+    if psnr_db <= trivial_db:
+        message = no_better_than_mean(psnr_db, trivial_db, t)
+        if t["fail_if_trivial"]:
+            raise ValueError(message + " (train.fail_if_trivial: true); no model was kept")
+        warnings.warn(message, stacklevel=1)
     n_show = min(t["n_reconstructions"], len(val_idx))
     pairs = np.concatenate([originals[:n_show], grids.to_uint8(recon[:n_show])])  # originals above
     save_png(args.reconstructions, grids.tile(pairs, n_show, scale=grids.display_scale(images.shape[1], 96)))
@@ -85,10 +105,40 @@ def main():
     save_metrics(args.metrics, {
         # not "loss": the metric train.loss would share its name with the param (the loss function)
         "train_loss": float(history["loss"][-1]),
-        "val_loss": float(history["val_loss"][-1]),
-        "psnr_holdout_db": psnr(to_model_input(originals), recon),
+        # the saved model's, after BatchNorm's recalibration (the fit's last is in dvclive/metrics.json)
+        "val_loss": reconstruction_loss(t["loss"], held_out, recon),
+        "psnr_holdout_db": psnr_db,
+        "mean_image_psnr_db": trivial_db,
     })
     after_commit(backup.clear)  # only once the outputs are in place: a kill before still resumes
+
+
+def diverged(exc, t: dict) -> str:
+    """The one-line error of a training whose loss became NaN or infinite."""
+    causes = [f"train.learning_rate = {t['learning_rate']:g} too high for train.optimizer {t['optimizer']}"]
+    if t["loss"] == "binary_crossentropy":
+        causes.append("train.loss binary_crossentropy on saturated outputs (try mse)")
+    if t["precision"] != "float32":
+        causes.append(f"train.precision {t['precision']} overflowing (try float32)")
+    return (f"train: the training loss became {exc.value} at epoch {exc.epoch}, step {exc.step}; no model was "
+            f"written and the epoch backup was cleared. Likely causes: {'; '.join(causes)}")
+
+
+def broken_outputs(t: dict) -> str:
+    """The one-line error of a trained model whose reconstructions are not finite."""
+    after = (f" after BatchNorm's recalibration on train.bn_recalibration_images = {t['bn_recalibration_images']}"
+             if t["bn_recalibration_images"] else "")
+    return (f"train: the trained model reconstructs held-out faces as NaN or infinity{after}; no model was written "
+            f"and the epoch backup was cleared. Likely causes: train.learning_rate = {t['learning_rate']:g} too "
+            f"high for train.optimizer {t['optimizer']} (weights that overflow)")
+
+
+def no_better_than_mean(psnr_db: float, trivial_db: float, t: dict) -> str:
+    """The warning (or error) of a training that ends no better than the mean training face."""
+    return (f"train: the model reconstructs held-out faces no better than the mean training face does "
+            f"(PSNR {psnr_db:.2f} dB against {trivial_db:.2f} dB): it learned nothing. Likely causes: "
+            f"train.learning_rate = {t['learning_rate']:g} too high for train.optimizer {t['optimizer']} "
+            f"(a saturated output), or too few train.epochs ({t['epochs']})")
 
 
 if __name__ == "__main__":

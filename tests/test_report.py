@@ -423,3 +423,10 @@ def test_dvc_yaml_report_stage_lists_what_it_reads():
     outs = {next(iter(o)): next(iter(o.values())) for o in stage["outs"] if isinstance(o, dict)}
     assert {"report/README.md", "report/index.html"} <= set(outs)
     assert all(outs[o].get("cache") is False for o in ("report/README.md", "report/index.html"))
+
+
+def test_the_normality_finding_quotes_the_vectors_actually_tested():
+    """normality.test_size is capped at the number of vectors: the finding says how many were tested."""
+    normality = {"component_normal_fraction": 0.1, "axis_normal_fraction": 0.0, "axis_median_ks": 0.02}
+    assert f"on {SETTINGS.test_size} vectors" in report.normality_finding(normality, SETTINGS, 10**6)
+    assert "on 37 vectors" in report.normality_finding(normality, SETTINGS, 37)

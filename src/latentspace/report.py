@@ -617,10 +617,12 @@ def intervals_finding(sampling: dict, rows: list[dict], cfg: Settings) -> str:
     return text
 
 
-def normality_finding(normality: dict, cfg: Settings) -> str:
-    """The shares of components and principal axes that pass the normality test."""
+def normality_finding(normality: dict, cfg: Settings, n_vectors: int) -> str:
+    """The shares of components and principal axes that pass the normality test, on the
+    ``normality.test_size`` vectors drawn, or on all ``n_vectors`` where there are fewer."""
     comp, axis = normality["component_normal_fraction"], normality["axis_normal_fraction"]
-    text = (f"At alpha = {param(cfg.alpha)} on {cfg.test_size} vectors, {pct(comp)} of the components and {pct(axis)} "
+    tested = min(cfg.test_size, n_vectors)
+    text = (f"At alpha = {param(cfg.alpha)} on {tested} vectors, {pct(comp)} of the components and {pct(axis)} "
             f"of the principal axes pass D'Agostino-Pearson's normality test.")
     if comp >= 0.5 and axis >= 0.5:
         text += " Most pass: the cloud is consistent with a multivariate normal."
@@ -806,7 +808,7 @@ def normality_section(inp: Inputs, cfg: Settings):
     transposed = Table(table.caption, table.source, ("statistic", *kinds),
                        tuple((metric, *(row[c] for row in table.rows))
                              for c, metric in enumerate(table.header[1:], start=1)))
-    return normality_finding(inp.metrics["normality"], cfg), numbers, (transposed,)
+    return normality_finding(inp.metrics["normality"], cfg, inp.metrics["prepare"]["n_train"]), numbers, (transposed,)
 
 
 def axes_section(inp: Inputs, cfg: Settings):

@@ -121,6 +121,37 @@ class LiveLogger(keras.callbacks.Callback):
             self.on_epoch_end(epoch, {key: values[epoch] for key, values in history.items()})
 
 
+class NonFiniteLoss(ValueError):
+    """The training loss became NaN or infinite: every later step would train on garbage.
+
+    Attributes
+    ----------
+    epoch, step : int
+        Where it happened, both counted from 1 (``step`` within the epoch).
+    value : float
+    """
+
+    def __init__(self, epoch: int, step: int, value: float):
+        super().__init__(f"the training loss became {value} at epoch {epoch}, step {step}")
+        self.epoch, self.step, self.value = epoch, step, value
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Raise :class:`NonFiniteLoss` at the first step whose running loss is not finite.
+
+    Keras' ``TerminateOnNaN`` stops ``fit`` quietly and lets the caller save the broken
+    model; raising ends the run before anything is written.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteLoss(self.epoch + 1, batch + 1, float(loss))
+
+
 class EpochBackup(keras.callbacks.Callback):
     """The training state after every epoch, so a killed run resumes from its last finished one.
 
@@ -274,7 +305,8 @@ def train_autoencoder(cfg: ArchitectureConfig, images, train_idx, val_idx, *, se
                     validation_data=model_input(model, val_batches, repeat=True),
                     validation_steps=len(val_batches), initial_epoch=first_epoch, epochs=epochs, shuffle=False,
                     verbose=verbose,
-                    callbacks=[FollowEpochs(train_batches), *([backup] if backup is not None else []), *callbacks])
+                    callbacks=[FollowEpochs(train_batches), StopOnNonFiniteLoss(),
+                               *([backup] if backup is not None else []), *callbacks])
     if bn_recalibration_images:
         n = min(bn_recalibration_images, len(train_idx))
         rows = np.sort(np.random.default_rng(seed).choice(train_idx, size=n, replace=False))
@@ -397,6 +429,35 @@ def predict_in_batches(model: keras.Model, inputs, batch_size: int, *, rows=None
         if progress is not None:
             progress(len(batch))
     return np.concatenate(outputs)
+
+
+def reconstruction_loss(loss: str, originals: np.ndarray, reconstructions: np.ndarray) -> float:
+    """The mean of Keras' loss ``loss`` (the name given to ``compile``) over all images.
+
+    Parameters
+    ----------
+    originals, reconstructions : ndarray of shape (n, S, S, 3), in [0, 1]
+    """
+    per_image = keras.losses.get(loss)(np.asarray(originals, np.float32), np.asarray(reconstructions, np.float32))
+    return float(np.mean(keras.ops.convert_to_numpy(per_image), dtype=np.float64))
+
+
+def mean_image(images, rows, chunk_rows: int = 4096) -> np.ndarray:
+    """The mean of ``images[rows]`` in the model's [0, 1] scale, read in chunks of rows.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_images, S, S, 3), uint8
+    rows : ndarray of shape (n_rows,), n_rows >= 1
+
+    Returns
+    -------
+    mean : ndarray of shape (S, S, 3), float64
+    """
+    total = np.zeros(images.shape[1:], dtype=np.float64)
+    for start in range(0, len(rows), chunk_rows):
+        total += to_model_input(images[np.sort(rows[start:start + chunk_rows])]).sum(axis=0, dtype=np.float64)
+    return total / len(rows)
 
 
 def psnr(originals: np.ndarray, reconstructions: np.ndarray) -> float:
