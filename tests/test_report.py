@@ -29,7 +29,7 @@ SETTINGS = report.Settings(latent_dim=16, hw_factor=1.5, mu_factor=1.0, pair_thr
 
 METRICS = {
     "prepare": {"n_train": 900, "n_holdout": 100, "n_skipped": 2},
-    "train": {"train_loss": 0.0031, "val_loss": 0.0029, "psnr_holdout_db": 25.4321},
+    "train": {"mean_image_psnr_db": 15.5, "train_loss": 0.0031, "val_loss": 0.0029, "psnr_holdout_db": 25.4321},
     "stats": {"n_dominant": 3, "median_hw": 0.75, "radius_mean": 6.2, "radius_best_b": 1.5},
     "correlation": {"M": 500, "pairs_above_sample": 11, "pairs_above_full": 12, "count_error_max": 0.0123,
                     "sample_error_max_abs": 0.0712},
@@ -268,7 +268,11 @@ def test_overfitting_and_the_loss_trend(tmp_path):
     assert "no sign of overfitting" in fits and "still fell in the last epoch" in fits
     metrics = with_metrics(train={"val_loss": 0.0062})
     over = finding(build(write_tree(tmp_path / "b", metrics=metrics))[0], "autoencoder")
-    assert "2.00× the training loss" in over and "fits its training images better than held-out ones" in over
+    assert "2.00× the last training loss" in over and "fits its training images better than held-out ones" in over
+    assert "it learned something" in fits
+    dead = finding(build(write_tree(tmp_path / "c", metrics=with_metrics(train={"psnr_holdout_db": 15.0})))[0],
+                   "autoencoder")
+    assert "it learned nothing" in dead  # at or below the mean training face's 15.5 dB
 
 
 def test_optional_numbers_absent(tmp_path):

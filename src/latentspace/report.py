@@ -201,7 +201,7 @@ class Document:
 # Every metrics file: {stem: {key: number}}; these keys must be there (and numbers, None where allowed).
 METRIC_KEYS = {
     "prepare": ("n_train", "n_holdout", "n_skipped"),
-    "train": ("train_loss", "val_loss", "psnr_holdout_db"),
+    "train": ("train_loss", "val_loss", "psnr_holdout_db", "mean_image_psnr_db"),
     "stats": ("n_dominant", "median_hw", "radius_mean", "radius_best_b"),
     "correlation": ("M", "pairs_above_sample", "pairs_above_full", "count_error_max", "sample_error_max_abs"),
     "geometry": ("centre_norm", "origin_mahalanobis", "origin_beyond_fraction", "core_radius",
@@ -477,17 +477,21 @@ def autoencoder_finding(prepare: dict, train: dict, val_losses: list[float]) -> 
     skipped = prepare["n_skipped"]
     text = (f"The autoencoder trained on {prepare['n_train']} images; {prepare['n_holdout']} more are held out"
             f"{'' if not skipped else f' ({skipped} unreadable images were skipped)'}. "
-            f"It reconstructs held-out faces with a PSNR of {fmt(train['psnr_holdout_db'])} dB.")
+            f"It reconstructs held-out faces with a PSNR of {fmt(train['psnr_holdout_db'])} dB, against "
+            f"{fmt(train['mean_image_psnr_db'])} dB for the trivial model that answers every face with the mean "
+            f"training face" + (": it learned something." if train["psnr_holdout_db"] > train["mean_image_psnr_db"]
+                                else ": it learned nothing, and every later section describes noise."))
     if len(val_losses) >= 2:
         first, last, before = val_losses[0], val_losses[-1], val_losses[-2]
-        text += (f" Over {len(val_losses)} epochs the validation loss went from {fmt(first)} to {fmt(last)}"
+        text += (f" Over {len(val_losses)} epochs the fit's validation loss went from {fmt(first)} to {fmt(last)}"
                  + (f"; it still fell in the last epoch (from {fmt(before)}), so more epochs would likely "
                     "lower it further." if last < before else f"; it did not fall in the last epoch "
                                                                f"(from {fmt(before)})."))
     ratio = train["val_loss"] / train["train_loss"] if train["train_loss"] > 0 else math.inf
     verdict = ("no sign of overfitting" if ratio <= 1 + OVERFIT_MARGIN else
                "the model fits its training images better than held-out ones")
-    return text + (f" The final held-out loss is {times(ratio)} the training loss ({fmt(train['val_loss'])} "
+    return text + (f" The saved model's held-out loss (BatchNorm recalibrated) is {times(ratio)} the last "
+                   f"training loss ({fmt(train['val_loss'])} "
                    f"against {fmt(train['train_loss'])}): {verdict} (the rule: at most {1 + OVERFIT_MARGIN:g}×).")
 
 
@@ -741,7 +745,8 @@ def autoencoder_section(inp: Inputs, cfg: Settings):
     numbers = (_numbers(inp, "prepare", {"n_train": "Training images", "n_holdout": "Held-out images",
                                          "n_skipped": "Unreadable images skipped"})
                + _numbers(inp, "train", {"train_loss": "Final training loss", "val_loss": "Final validation loss",
-                                         "psnr_holdout_db": "Held-out PSNR (dB)"}))
+                                         "psnr_holdout_db": "Held-out PSNR (dB)",
+                                         "mean_image_psnr_db": "PSNR of the mean training face (dB)"}))
     curves = (inp.losses["train"], inp.losses["val"])
     epochs = range(1, max(map(len, curves)) + 1)
     table = Table("Loss per epoch", f"{inp.sources['train_loss']}, {inp.sources['val_loss']}",
