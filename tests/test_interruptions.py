@@ -122,7 +122,7 @@ def test_killed_training_resumes_to_the_same_model_file(train_inputs, tmp_path):
     # ... and so are the metrics, byte for byte: they hold what the params and seed decide, no
     # timing nor resumption (the same final loss, val_loss and hold-out PSNR as the whole run)
     metrics = json.loads((root / "killed" / "train.json").read_text())
-    assert list(metrics) == ["train"] and set(metrics["train"]) == {"train_loss", "val_loss", "psnr_holdout_db"}
+    assert list(metrics) == ["train"] and set(metrics["train"]) == {"train_loss", "val_loss", "psnr_holdout_db", "mean_image_psnr_db"}
     assert (root / "killed" / "train.json").read_bytes() == (root / "whole" / "train.json").read_bytes()
     # The curves have every epoch, the ones of the killed run included.
     for metric in ("train/loss", "val/loss"):

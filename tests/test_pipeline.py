@@ -209,7 +209,8 @@ def test_metrics_agree_with_the_arrays(repo):
     assert all(abs(float(p["r_sample"])) > params["correlate"]["pair_threshold"] for p in listed)
 
     train = headline(root, "train")
-    assert set(train) == {"train_loss", "val_loss", "psnr_holdout_db"}
+    assert set(train) == {"train_loss", "val_loss", "psnr_holdout_db", "mean_image_psnr_db"}
+    assert 0 < train["mean_image_psnr_db"] < 60  # the trivial model's PSNR (one tiny epoch need not beat it)
     assert np.isfinite(train["val_loss"]) and train["psnr_holdout_db"] > 5
     stats = headline(root, "stats")
     pca, geo = np.load(root / "data/pca.npz"), headline(root, "geometry")
