@@ -17,6 +17,7 @@ from latentspace.params import invalid, load_params
 from latentspace.sample_sets import SETTING_KEYS, load_sample_sets, setting_keys
 
 REAL = "real"  # the baseline's name: training vectors judged exactly like a sampler's
+HELD_OUT = "real: held-out vectors"  # the radius curves' reference: the held-out vectors themselves
 
 
 def significant(x: float) -> float:
@@ -115,10 +116,10 @@ def save_outputs(args, p: dict, results: dict, reference, vectors: dict, which: 
              ([*map(csv_cell, keys[name]), *s.values()] for name, s in scores.items()))
     save_scores_csv(args.plots / "sampling_scores.csv", SETTING_KEYS, ((keys[name], s) for name, s in scores.items()))
     save_series_csv(args.plots / "sampling_radii.csv", "radius", centres,
-                    {("real: held-out vectors" if n == REAL else keys[n][0]): d for n, d in densities.items()})
+                    {(HELD_OUT if n == REAL else keys[n][0]): d for n, d in densities.items()})
     save_figure(args.plots / "sampling.png", plots.sampling_summary(results, labels=labels, baseline=REAL))
     save_figure(args.plots / "sampling_radii.png", plots.radius_histograms(
-        centres, densities, groups=groups, labels={**labels, REAL: "real: held-out vectors"}, real=REAL,
+        centres, densities, groups=groups, labels={**labels, REAL: HELD_OUT}, real=REAL,
         title="Radius |z| of each sampler's vectors over the held-out vectors' (grey)"))
     save_metrics(args.metrics, evaluation.best_per_sampler(scores, which))
 

@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from latentspace import grids, neighbours, plots, stats
-from latentspace.sample_sets import SETTING_KEYS, load_sample_sets, setting_keys
+from latentspace.sample_sets import SETTING_KEYS, load_sample_sets
 from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import invalid, load_params
 
@@ -72,8 +72,7 @@ def main():
     faces, near = images[: len(shown)], images[len(shown):].reshape(len(shown), k, *images.shape[1:])
 
     save_series_csv(args.plots / "neighbours.csv", "distance", centres,
-                    {("real" if name == "real" else s.setting): densities[name]
-                     for name, s in zip(["real", *names], [None, *settings])})
+                    {"real": densities["real"], **{s.setting: densities[s.column] for s in settings}})
     save_figure(args.plots / "neighbours.png", plots.nearest_distance_distributions(
         centres, densities, labels={"real": "real (to the nearest other real vector)",
                                     **{s.column: s.label for s in settings}},
@@ -87,7 +86,7 @@ def main():
         near_copy=gen_d[shown, 0] < threshold, scale=grids.display_scale(images.shape[1], 96)))
 
     save_scores_csv(args.plots / "near_copies.csv", SETTING_KEYS, (
-        (setting_keys(s.sampler, s.param, s.value),
+        (s.keys,
          {key: significant(value) for key, value in
           neighbours.copy_summary(nn[s.column], real_nn, quantile=NEAR_COPY_QUANTILE).items()})
         for s in settings))

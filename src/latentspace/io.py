@@ -244,6 +244,16 @@ def require_file(path: str | Path, producer: str = "the stage that produces it")
     return path
 
 
+def load_json(path: str | Path, producer: str = "the stage that produces it"):
+    """The parsed JSON of ``path``; an InputError naming it if it is missing (see :func:`require_file`)
+    or not valid JSON."""
+    path = require_file(path, producer)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+
+
 def load_npy(path: str | Path, *, mmap: bool = False, ndim: int | None = None) -> np.ndarray:
     """Load a ``.npy`` file produced by an earlier stage, with a clear error if it is unusable."""
     path = require_file(path)

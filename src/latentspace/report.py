@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import json
 import math
 import os
 import re
@@ -33,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Union
 
-from latentspace.io import InputError
+from latentspace.io import InputError, load_json
 from latentspace.outline import SECTIONS, Section
+from latentspace.sample_sets import setting_name
 
 # Rules of the findings: stated in the text wherever they decide a sentence.
 COUNT_TOLERANCE = 0.05   # M-sample pair counts "agree" with the exact ones within this share
@@ -284,16 +284,6 @@ class Inputs:
     sources: dict
 
 
-def read_json(path: Path):
-    """The parsed JSON of ``path``; InputError naming it if it is missing or not JSON."""
-    if not path.is_file():
-        raise InputError(f"{path}: missing; run the stage that writes it first (dvc repro)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
-
-
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -419,7 +409,7 @@ def read_inputs(metrics_dir: Path, plots_dir: Path, live_dir: Path) -> tuple[Inp
     sources, metrics, tables, losses = {}, {}, {}, {}
     for stem in METRIC_KEYS:
         path = metrics_dir / f"{stem}.json"
-        metrics[stem], sources[stem] = check_metrics(path, stem, read_json(path)), path.as_posix()
+        metrics[stem], sources[stem] = check_metrics(path, stem, load_json(path, "the stage that writes it")), path.as_posix()
     for name, columns in TABLE_COLUMNS.items():
         path = plots_dir / name
         tables[name], sources[name] = read_table(path, columns), path.as_posix()
@@ -430,7 +420,7 @@ def read_inputs(metrics_dir: Path, plots_dir: Path, live_dir: Path) -> tuple[Inp
         rows = read_table(path, {"step": int, "loss": float}, delimiter="\t")
         losses[name], sources[f"{name}_loss"] = [r["loss"] for r in rows], path.as_posix()
     paths_file = plots_dir / PATHS_FILE
-    paths = read_json(paths_file)
+    paths = load_json(paths_file, "the stage that writes it")
     if not isinstance(paths, dict) or not isinstance(paths.get("paths"), list) or not all(
             isinstance(p, dict) and isinstance(p.get("kind"), str) and isinstance(p.get("t"), list)
             for p in paths["paths"]):
@@ -454,18 +444,13 @@ def pivot(rows: list[dict], key: str) -> dict:
 
 def setting_label(kind: str, entry: dict) -> str:
     """``intervals fact=1.5``: a sampler's best setting as in ``plots/sampling.csv``'s ``setting`` column."""
-    name = next((k for k in entry if k not in HEADLINE), None)
-    return kind if name is None else f"{kind} {name}={entry[name]:g}"
+    name = next((k for k in entry if k not in HEADLINE), "")
+    return setting_name(kind, name, entry.get(name))
 
 
 def samplers_by_frechet(sampling: dict) -> list[tuple[str, dict]]:
     """The samplers of ``metrics/sampling.json`` (not the real baseline), lowest re-encoded Fréchet first."""
     return sorted(((k, e) for k, e in sampling.items() if k != "real"), key=lambda ke: ke[1]["reencoded_frechet"])
-
-
-def settings_scores(rows: list[dict]) -> dict[str, dict]:
-    """Long-format setting rows (``near_copies.csv``, ``mixture_fit.csv``) as ``{setting: {metric: score}}``."""
-    return pivot(rows, "setting")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -835,7 +820,7 @@ def attributes_section(inp: Inputs, cfg: Settings):
 
 
 def neighbours_section(inp: Inputs, cfg: Settings):
-    copies = settings_scores(inp.tables["near_copies.csv"])
+    copies = pivot(inp.tables["near_copies.csv"], "setting")
     numbers = _numbers(inp, "neighbours", {"real_nn_median": "Median distance between nearest training vectors",
                                            "near_copy_threshold": "Near-copy threshold"})
     table = _long_table(inp, "near_copies.csv", "setting", "Nearest training vector of each setting's vectors",

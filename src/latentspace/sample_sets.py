@@ -3,14 +3,13 @@ sampler setting, listed in ``manifest.json`` with the sampler and a human label.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from latentspace.io import InputError, load_latents, require_file
+from latentspace.io import InputError, load_json, load_latents
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,11 @@ class SampleSet:
         """Short name in tables and legends, see :func:`setting_name`."""
         return setting_name(self.sampler, self.param, self.value)
 
+    @property
+    def keys(self) -> list:
+        """This setting's :data:`SETTING_KEYS` values."""
+        return setting_keys(self.sampler, self.param, self.value)
+
 
 # The columns that say which setting a row of a long-format table is about
 SETTING_KEYS = ("setting", "sampler", "param", "value")
@@ -79,11 +83,8 @@ def load_sample_sets(directory: str | Path, latent_dim: int) -> list[SampleSet]:
     column names collide (or equal ``real`` or ``baseline``, which the reports use).
     """
     directory = Path(directory)
-    manifest_path = require_file(directory / "manifest.json", "the sample stage")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{manifest_path}: not valid JSON ({exc})") from None
+    manifest_path = directory / "manifest.json"
+    manifest = load_json(manifest_path, "the sample stage")
     if not isinstance(manifest, list) or not manifest:
         raise InputError(f"{manifest_path}: must be a non-empty list of sampler settings")
     sets = []
