@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`: it must be the virtualenv's.
 RUN := PATH="$(BIN):$$PATH" TF_CPP_MIN_LOG_LEVEL=2
 
-.PHONY: install repro test bench clean plots-page
+.PHONY: install repro test bench clean plots-page params-doc
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ repro: $(STAMP)
 # The `dvc plots show` page (.dvc/plots_page.html, committed): Vega inline, plots in the outline's order.
 plots-page: $(STAMP)
 	$(RUN) python -m latentspace.plots_page --out .dvc/plots_page.html
+
+# docs/params.md: every key with its default, what it allows, the stages reading it, what it does.
+params-doc: $(STAMP)
+	$(RUN) python -m latentspace.params_reference
 
 # Two workers, whole modules each (module fixtures run once); tests/conftest.py puts the longest first.
 PYTEST_WORKERS ?= 2

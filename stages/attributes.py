@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from latentspace import attributes, geometry, grids, plots
 from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv
-from latentspace.params import invalid, load_params
+from latentspace.params import at_most, invalid, load_params, warn_switched_off
 
 
 def drawn_directions(p: dict, ann: attributes.Annotations, index_csv) -> list[str]:
@@ -55,6 +55,7 @@ def main():
     parser.add_argument("--plots", required=True, type=Path, help="plots directory")
     args = parser.parse_args()
     p = load_params(args.params)["attributes"]
+    warn_switched_off("attributes", p)
 
     z = load_latents(args.z)
     n, dim = z.shape
@@ -93,7 +94,7 @@ def main():
                  for k in range(dim) for j, a in enumerate(names)]
     save_csv(args.plots / "attribute_correlations.csv", ["kind", "index", "attribute", "r"], long_rows)
     order = attributes.strongest_first(r_comp)
-    shown_axes = min(p["heatmap_rows"], dim)
+    shown_axes = at_most("attributes.heatmap_rows", p["heatmap_rows"], dim, "principal axes (latent_dim)")
     by_dominance = np.concatenate([order[dominant[order]], order[~dominant[order]]])  # dominant ones first
     save_csv(args.plots / "top_attributes.csv", TOP_COLUMNS,
              top_rows("component", r_comp, by_dominance, 0, names, dominant) +
@@ -191,7 +192,8 @@ def judge_directions(args, p: dict, z, binary: list[str], labels, directions, di
         if not np.isfinite(directions[k]).all():
             continue  # attribute_directions warned: no vector has it, or every vector does
         candidates = np.flatnonzero(~labels[:, k])
-        faces = np.sort(rng.choice(candidates, min(p["faces"], len(candidates)), replace=False))
+        faces = np.sort(rng.choice(candidates, at_most("attributes.faces", p["faces"], len(candidates),
+                                                       f"vectors without {a}"), replace=False))
         strips = attributes.decode_strips(decode, np.asarray(z[faces]), directions[k], p["strengths"])
         response = attributes.strength_response(judge, strips)  # (n_strengths, n_binary)
         effects[a] = attributes.direction_effect(response, p["strengths"], binary, a)

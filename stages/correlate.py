@@ -8,7 +8,7 @@ import numpy as np
 
 from latentspace import correlation, plots
 from latentspace.io import load_latents, run_stage, save_csv, save_figure, save_metrics, save_npy
-from latentspace.params import invalid, load_params
+from latentspace.params import invalid, load_params, warn_switched_off
 from latentspace.samplers.uniform import uniform_box
 
 
@@ -33,6 +33,7 @@ def main():
     parser.add_argument("--plots", required=True, type=Path)
     args = parser.parse_args()
     p = load_params(args.params)["correlate"]
+    warn_switched_off("correlate", p)
 
     z = load_latents(args.z)
     n, dim = z.shape

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from latentspace import evaluation, neighbours, plots, quality, stats
 from latentspace.geometry import load_principal_axes
 from latentspace.io import InputError, check_latent_dim, csv_cell, load_latents, load_npy, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
-from latentspace.params import invalid, load_params
+from latentspace.params import at_most, invalid, load_params
 from latentspace.sample_sets import SETTING_KEYS, load_sample_sets, setting_keys
 
 REAL = "real"  # the baseline's name: training vectors judged exactly like a sampler's
@@ -57,7 +57,7 @@ def main():
     require_file(args.model, "the train stage")
 
     rng = np.random.default_rng(p["seed"])
-    reference = holdout[neighbours.reference_rows(rng, len(holdout), p["n_reference"])]
+    reference = holdout[neighbours.reference_rows(rng, len(holdout), p["n_reference"])]  # at most (all if fewer)
     n_samples = max(len(s.vectors) for s in sets)
     real = np.asarray(z[neighbours.reference_rows(rng, len(z), n_samples)], dtype=np.float32)
     vectors = {REAL: real, **{s.column: s.vectors for s in sets}}
@@ -138,11 +138,13 @@ def add_fid(results: dict, decoded: dict, args, p: dict) -> None:
         return
     images = load_npy(args.images, mmap=True, ndim=4)
     _, held_rows = split_indices(args.index, len(images))
-    held = images[held_rows[: p["fid"]["n"]]].astype(np.float32) / 255.0
+    n = at_most("evaluate.fid.n", p["fid"]["n"], min(len(held_rows), *map(len, decoded.values())),
+                f"held-out images in {args.index} or vectors of a sample set")
+    held = images[held_rows[:n]].astype(np.float32) / 255.0
     features = lambda x: fid.inception_features(x, weights=weights, image_size=p["fid"]["image_size"])  # noqa: E731
     held_features = features(held)
     for name in tqdm(results, desc="FID", unit="setting", file=sys.stderr):
-        results[name]["fid"] = quality.frechet_distance_of(held_features, features(decoded[name]))
+        results[name]["fid"] = quality.frechet_distance_of(held_features, features(decoded[name][:n]))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import numpy as np
 
 from latentspace import geometry, plots, stats
 from latentspace.io import load_latents, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
-from latentspace.params import load_params
+from latentspace.params import load_params, warn_switched_off
 from latentspace.samplers.uniform import uniform_box
 
 
@@ -21,6 +21,7 @@ def main():
     parser.add_argument("--plots", required=True, type=Path, help="plots directory")
     args = parser.parse_args()
     p = load_params(args.params)["geometry"]
+    warn_switched_off("geometry", p)
 
     z = load_latents(args.z)
     dim = z.shape[1]

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from latentspace import grids, neighbours, plots, stats
 from latentspace.sample_sets import SETTING_KEYS, load_sample_sets
 from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_figure, save_metrics, save_scores_csv, save_series_csv
-from latentspace.params import invalid, load_params
+from latentspace.params import at_most, invalid, load_params
 
 NEAR_COPY_QUANTILE = 0.05  # nearer than 95% of real vectors are to their nearest other real vector
 
@@ -43,7 +43,7 @@ def main():
     names = [s.column for s in settings]
 
     rng = np.random.default_rng(p["seed"])
-    rows = neighbours.reference_rows(rng, n, p["n_real"])
+    rows = neighbours.reference_rows(rng, n, p["n_real"])  # at most (all if fewer)
     generated = np.concatenate([s.vectors for s in settings])
     with tqdm(total=len(rows) + len(generated), desc="nearest real vectors", unit="vec", file=sys.stderr) as bar:
         real_d, _ = neighbours.nearest_real(z, z[rows], k=k, exclude=rows, progress=bar.update)
@@ -57,7 +57,8 @@ def main():
     threshold = float(np.quantile(real_nn, NEAR_COPY_QUANTILE))
 
     # examples: a seeded draw of generated rows per setting, grouped by setting
-    shown = np.concatenate([a + np.sort(rng.choice(b - a, size=min(p["examples"], b - a), replace=False))
+    examples = at_most("neighbours.examples", p["examples"], min(bounds[1:] - bounds[:-1]), "vectors of a sample set")
+    shown = np.concatenate([a + np.sort(rng.choice(b - a, size=examples, replace=False))
                             for a, b in zip(bounds[:-1], bounds[1:])])
     owner = np.searchsorted(bounds, shown, side="right") - 1  # setting of each shown row
     # Keras is slow to import and logs on import: load it only once params and inputs passed their checks

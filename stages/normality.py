@@ -8,7 +8,7 @@ import numpy as np
 
 from latentspace import correlation, geometry, normality, plots
 from latentspace.io import InputError, load_latents, load_npy, run_stage, save_csv, save_figure, save_metrics, save_scores_csv
-from latentspace.params import invalid, load_params
+from latentspace.params import invalid, load_params, warn_switched_off
 
 MIN_VECTORS = 20  # below this D'Agostino-Pearson's kurtosis test is not valid
 
@@ -39,6 +39,7 @@ def main():
     parser.add_argument("--plots", required=True, type=Path, help="plots directory")
     args = parser.parse_args()
     p = load_params(args.params)["normality"]
+    warn_switched_off("normality", p)
 
     z = load_latents(args.z)
     n, dim = z.shape
@@ -52,7 +53,7 @@ def main():
                          f"got shape {r.shape}")
 
     rng = np.random.default_rng(p["seed"])
-    test_rows = normality.sample_rows(rng, n, p["test_size"])
+    test_rows = normality.sample_rows(rng, n, p["test_size"])  # seeded draws of at most (all if fewer)
     shown = normality.sample_rows(rng, n, p["max_points"])
     components = normality.column_normality(z, test_rows, alpha=p["alpha"], chunk_rows=p["chunk_rows"],
                                             progress=True)

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from latentspace import geometry, grids, paths, plots
 from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_figure, save_json
-from latentspace.params import invalid, load_params
+from latentspace.params import invalid, load_params, warn_switched_off
 
 
 def check_against_data(p: dict, n: int, dim: int) -> None:
@@ -35,6 +35,7 @@ def main():
                              "takes every file of the listed folder for a plot)")
     args = parser.parse_args()
     p = load_params(args.params)["paths"]
+    warn_switched_off("paths", p)
 
     z = load_latents(args.z)
     n, dim = z.shape

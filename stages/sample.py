@@ -13,7 +13,7 @@ from tqdm import tqdm
 from latentspace import samplers
 from latentspace.geometry import load_principal_axes
 from latentspace.io import InputError, atomic_path, check_latent_dim, load_latents, require_file, run_stage, save_json, save_metrics, save_scores_csv
-from latentspace.params import load_params
+from latentspace.params import load_params, warn_switched_off
 from latentspace.sample_sets import SETTING_KEYS, setting_keys
 
 
@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--plots", required=True, type=Path, help="plots directory")
     args = parser.parse_args()
     p = load_params(args.params)["sample"]
+    warn_switched_off("sample", p)
 
     z = load_latents(args.z)
     with np.load(require_file(args.component_stats, "the stats stage"), allow_pickle=False) as comp:

@@ -41,7 +41,7 @@ def main():
     save_csv(args.plots / "components.csv", ["component", "mean", "std", "mu", "hw", "dominant"],
              ([k, f"{mean[k]:.6g}", f"{std[k]:.6g}", mu[k], hw[k], int(dominant[k])] for k in range(dim)))
     save_series_csv(args.plots / "radii.csv", "radius", radius_centres, densities)
-    shown = np.flatnonzero(dominant)[: p["max_histograms"]]
+    shown = np.flatnonzero(dominant)[: p["max_histograms"]]  # at most: the dominant ones are the data's call
     save_figure(args.plots / "dominant_histograms.png",
                 plots.component_histograms(centres, counts, shown, mu, hw, bin_width=p["bin_width"]))
     save_figure(args.plots / "radii.png", plots.distance_distributions(

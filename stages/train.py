@@ -13,7 +13,7 @@ import numpy as np
 
 from latentspace import grids
 from latentspace.io import after_commit, atomic_path, load_npy, run_stage, save_metrics, save_png
-from latentspace.params import load_params
+from latentspace.params import at_most, load_params, warn_switched_off
 from latentspace.splits import split_indices
 
 
@@ -29,10 +29,15 @@ def main():
     args = parser.parse_args()
     params = load_params(args.params)
     m, t = params["model"], params["train"]
+    warn_switched_off("train", t)
 
     images = load_npy(args.images, mmap=True, ndim=4)
     train_idx, holdout_idx = split_indices(args.index, len(images))
-    val_idx = holdout_idx[: t["validation_images"]]
+    val_idx = holdout_idx[: at_most("train.validation_images", t["validation_images"], len(holdout_idx),
+                                    f"held-out images in {args.index}")]
+    # Larger than the training images: one step per epoch on all of them, told, not refused
+    batch_size = at_most("train.batch_size", t["batch_size"], len(train_idx), f"training images in {args.index}")
+    n_show = at_most("train.n_reconstructions", t["n_reconstructions"], len(val_idx), "validation images")
 
     # Keras starts TensorFlow, which logs on import: only once params and inputs passed their checks
     import keras
@@ -65,7 +70,7 @@ def main():
             start = time.perf_counter()
             try:
                 model, history = train_autoencoder(
-                    cfg, images, train_idx, val_idx, seed=t["seed"], epochs=t["epochs"], batch_size=t["batch_size"],
+                    cfg, images, train_idx, val_idx, seed=t["seed"], epochs=t["epochs"], batch_size=batch_size,
                     optimizer=t["optimizer"], learning_rate=t["learning_rate"], lr_schedule=t["lr_schedule"],
                     loss=t["loss"], loader_threads=t["loader_threads"], steps_per_execution=t["steps_per_execution"],
                     bn_recalibration_images=t["bn_recalibration_images"], verbose=2,
@@ -77,7 +82,7 @@ def main():
                 raise ValueError(diverged(exc, t)) from None
             seconds = time.perf_counter() - start
         save_model(model, args.model)
-        recon = predict_in_batches(model, images, t["batch_size"], rows=val_idx)
+        recon = predict_in_batches(model, images, batch_size, rows=val_idx)
 
     if not np.isfinite(recon).all():  # weights that overflow: every later stage would get NaN vectors
         backup.clear()
@@ -93,7 +98,6 @@ def main():
         if t["fail_if_trivial"]:
             raise ValueError(message + " (train.fail_if_trivial: true); no model was kept")
         warnings.warn(message, stacklevel=1)
-    n_show = min(t["n_reconstructions"], len(val_idx))
     pairs = np.concatenate([originals[:n_show], grids.to_uint8(recon[:n_show])])  # originals above
     save_png(args.reconstructions, grids.tile(pairs, n_show, scale=grids.display_scale(images.shape[1], 96)))
     # How long it took, on how many replicas, after which resumed epoch: the log, not the metrics,

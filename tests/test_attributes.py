@@ -14,6 +14,7 @@ from stage_helpers import save_tiny_autoencoder, write_params
 
 from latentspace import attributes, celeba_format, geometry, images, synthetic
 from latentspace.io import InputError
+from latentspace.params import ParamsWarning
 
 # ---------------------------------------------------------------------------
 # annotations
@@ -128,9 +129,10 @@ def test_one_sided_attribute_gets_a_nan_direction_with_a_warning():
 
 def test_judge_sizes_shrink_in_proportion_to_fit():
     assert attributes.judge_sizes(4000, 1000, 10000) == (4000, 1000)
-    with pytest.warns(RuntimeWarning, match="fitted on 160 and tested on 40"):
+    with pytest.warns(ParamsWarning, match=r"^params.yaml: attributes.judge.n_train \+ n_test = 5000: more than "
+                      "the 200 vectors; the judge is fitted on 160 and tested on 40"):
         assert attributes.judge_sizes(4000, 1000, 200) == (160, 40)
-    with pytest.warns(RuntimeWarning):
+    with pytest.warns(ParamsWarning):
         assert attributes.judge_sizes(20, 20, 2) == (1, 1)
 
 

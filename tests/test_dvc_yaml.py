@@ -49,7 +49,25 @@ def test_stage_source_deps_are_exactly_its_imports(name):
     assert f"stages/{name}.py" in stage["deps"] and f"python stages/{name}.py" in stage["cmd"]
     listed = {str(Path(d).relative_to(f"src/{PACKAGE}").with_suffix("")) for d in stage["deps"]
               if d.startswith(f"src/{PACKAGE}/")}
-    assert listed == transitive_modules(script)
+    assert listed == transitive_modules(script) | schema_modules(stage)
+
+
+def schema_modules(stage: dict) -> set[str]:
+    """The schema modules of the sections a stage reads: ``params.validate`` imports every section's
+    by name (so no import statement shows them), but only a stage's own sections shape its values."""
+    return {f"schema/{key.split('.')[0]}" for key in stage.get("params", [])}
+
+
+def test_a_schema_edit_re_runs_only_the_stages_that_read_its_section():
+    from latentspace.params import SECTIONS
+
+    for section in SECTIONS:
+        module = f"src/{PACKAGE}/schema/{section}.py"
+        assert (REPO / module).is_file()
+        depending = {name for name, stage in STAGES.items() if module in stage["deps"]}
+        reading = {name for name, stage in STAGES.items() if section in {k.split(".")[0] for k in stage.get("params", [])}}
+        assert depending == reading, section
+    assert not any(f"src/{PACKAGE}/schema/sample.py" in STAGES[name]["deps"] for name in ("train", "encode"))
 
 
 @pytest.mark.parametrize("name", list(STAGES))

@@ -1,11 +1,16 @@
 """params.yaml validation: every bad value is a one-line ParamsError naming the key."""
 
 import copy
+import warnings
+from pathlib import Path
 
 import pytest
 import yaml
 
+from latentspace import params
 from latentspace.params import ParamsError, load_params, validate
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULTS = yaml.safe_load(open("params.yaml"))
 
@@ -79,3 +84,32 @@ def test_missing_key_and_bad_file(tmp_path):
         load_params(bad)
     with pytest.raises(ParamsError, match="cannot read"):
         load_params(tmp_path / "absent.yaml")
+
+
+def test_at_most_shrinks_to_the_data_with_one_warning_naming_the_key():
+    assert params.at_most("train.batch_size", 64, 100, "training images") == 64
+    with pytest.warns(params.ParamsWarning, match=r"^params.yaml: train.batch_size = 640: more than the 100 "
+                                                  r"training images; using 100$"):
+        assert params.at_most("train.batch_size", 640, 100, "training images") == 100
+
+
+def test_every_switch_off_is_a_legal_zero_or_empty_value_and_warns():
+    defaults = params.load_params(REPO / "params.yaml")
+    switches = {f"{section}.{key}": result for section in params.SECTIONS
+                for key, result in getattr(params.section_schema(section), "SWITCHED_OFF", {}).items()}
+    assert len(switches) >= 16  # every sampler's list, zero paths, ... (a test that finds none proves nothing)
+    for key, result in switches.items():
+        raw = yaml.safe_load((REPO / "params.yaml").read_text())
+        *parents, last = key.split(".")
+        node = raw
+        for part in parents:
+            node = node[part]
+        node[last] = [] if isinstance(node[last], list) else 0
+        section = parents[0]
+        with pytest.warns(params.ParamsWarning) as caught:
+            params.warn_switched_off(section, params.validate(raw)[section])
+        assert [str(w.message) for w in caught] == [f"params.yaml: {key} = {node[last]!r}: {result}"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for section in defaults:
+            params.warn_switched_off(section, defaults[section])  # the defaults turn nothing off

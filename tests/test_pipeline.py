@@ -411,6 +411,17 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
         series = {point["series"] for point in curves[title]}
         assert "mixture k=3" in series and "mixture k=2" not in series, title
 
+    # A key added to the sample section's schema changes the deps of `sample` only (and so re-runs
+    # what reads its vectors), never `train`'s
+    schema = root / "src/latentspace/schema/sample.py"
+    original = schema.read_text()
+    schema.write_text(original + "\n# a new sampler's keys would go here\n")
+    try:
+        changed = json.loads(run(["dvc", "status", "--json"], root).stdout)
+    finally:
+        schema.write_text(original)
+    assert sorted(changed) == ["sample"], changed
+
 
 def lock_hashes(lock: dict) -> dict:
     return {out["path"]: out.get("md5") for stage in lock["stages"].values() for out in stage.get("outs", [])}
@@ -586,3 +597,26 @@ def test_a_slice_that_selects_nothing_warns_and_still_writes_its_outputs(repo, t
     assert "correlate.slice: no sampled vector has every component except" in proc.stderr
     assert json.loads((out / "c.json").read_text())["c"]["M"] == params["correlate"]["M"]
     assert np.load(out / "corr_slice_idx.npy").shape == (0,) and (out / "slice.png").stat().st_size > 0
+
+
+def test_sizes_beyond_the_data_and_outputs_turned_off_warn_by_name(repo, tmp_path):
+    """The tiny run's sample.n (12) is smaller than decode's 7 x 3 grid: the grid ends early, and
+    paths.axes = 0 decodes no principal-axis path; each says so in one line and the stage succeeds."""
+    root, params, _ = repo
+    changed = yaml.safe_load(yaml.safe_dump(params))
+    set_param(changed, "paths.axes", 0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(changed))
+    out = tmp_path / "out"
+    given = ["--params", str(tmp_path / "params.yaml")]
+    decode = run([sys.executable, "stages/decode.py", *given, "--model", "models/autoencoder.keras",
+                  "--samples", "data/samples", "--out", str(out / "decoded"), "--overview", str(out / "o.png")], root)
+    shown = params["decode"]["rows"] * params["decode"]["columns"]
+    assert error_lines(decode.stderr) == [
+        f"warning: params.yaml: decode.rows x decode.columns = {shown}: more than the {params['sample']['n']} "
+        f"vectors of a sample set (sample.n): the grids end early; using {params['sample']['n']}"]
+    paths = run([sys.executable, "stages/paths.py", *given, "--model", "models/autoencoder.keras", "--z", "data/z.npy",
+                 "--pca", "data/pca.npz", "--component-stats", "data/component_stats.npz", "--out", str(out / "paths"),
+                 "--described", str(out / "paths.json")], root)
+    assert "warning: params.yaml: paths.axes = 0: no principal-axis path is decoded" in error_lines(paths.stderr)
+    described = json.loads((out / "paths.json").read_text())
+    assert described and all(path["kind"] != "principal_axes" for path in described)

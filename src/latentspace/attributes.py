@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from latentspace.io import InputError
+from latentspace.params import ParamsWarning
 
 NOT_ANNOTATIONS = ("image_id", "split", "partition")
 
@@ -289,8 +290,8 @@ def judge_sizes(n_train: int, n_test: int, n_vectors: int) -> tuple[int, int]:
     if n_train + n_test <= n_vectors:
         return n_train, n_test
     test = min(max(1, round(n_vectors * n_test / (n_train + n_test))), n_vectors - 1)
-    warnings.warn(f"attributes.judge: n_train + n_test ({n_train + n_test}) is more than the {n_vectors} vectors; "
-                  f"the judge is fitted on {n_vectors - test} and tested on {test}", RuntimeWarning, stacklevel=2)
+    warnings.warn(f"params.yaml: attributes.judge.n_train + n_test = {n_train + n_test}: more than the {n_vectors} "
+                  f"vectors; the judge is fitted on {n_vectors - test} and tested on {test}", ParamsWarning, stacklevel=2)
     return n_vectors - test, test
 
 

@@ -18,10 +18,13 @@ import shutil
 import socket
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+
+from latentspace.params import ParamsWarning
 
 
 class InputError(ValueError):
@@ -304,11 +307,23 @@ def check_latent_dim(path: str | Path, z: np.ndarray, latent_dim: int | None,
                          f"{latent_dim}; re-run the stages after train (dvc repro)")
 
 
+_format_warning = warnings.formatwarning
+
+
+def _one_line_params_warning(message, category, filename, lineno, line=None) -> str:
+    if issubclass(category, ParamsWarning):
+        return f"warning: {message}\n"
+    return _format_warning(message, category, filename, lineno, line)
+
+
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main``; bad params or inputs end in one line on stderr and exit 2.
 
-    Set ``LATENTSPACE_DEBUG=1`` to get the full traceback instead.
+    Set ``LATENTSPACE_DEBUG=1`` to get the full traceback instead. A
+    :class:`~latentspace.params.ParamsWarning` (a size the data shrinks, an output turned off)
+    is one line too, ``warning: params.yaml: <key> = ...``.
     """
+    warnings.formatwarning = _one_line_params_warning
     try:
         with stage_outputs():
             main()

@@ -3,15 +3,19 @@
 Every error is a one-line :class:`ParamsError` naming the dotted key, the value and what
 is allowed, e.g. ``params.yaml: sample.uniform.b[1] = -1.0: must be > 0``. YAML reads ``.nan``
 and ``.inf`` as floats and a typo's ten extra zeros as a fine integer: every number must be
-finite, and every size, count and seed has an upper bound (see the bounds above :data:`SCHEMA`).
+finite, and every size, count and seed has an upper bound (see the bounds above :data:`SECTIONS`).
+Each section's keys are the module ``latentspace.schema.<section>``.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -19,6 +23,13 @@ import yaml
 
 class ParamsError(ValueError):
     """A parameter is unknown, missing, of the wrong type or out of range."""
+
+
+class ParamsWarning(UserWarning):
+    """A legal param that the data shrinks, or that turns a part of the outputs off.
+
+    :func:`latentspace.io.run_stage` prints it as one line, ``warning: params.yaml: <key> = ...``.
+    """
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,15 @@ class Number:
             _fail(key, value, f"must be <= {self.high}")
         return float(value) if self.kind is float else value
 
+    def allowed(self) -> str:
+        """What :meth:`check` accepts, for the params reference: ``integer, 1 to 65,536``."""
+        kind = "integer" if self.kind is int else "finite number"
+        if self.low is None:
+            return kind
+        low = f"{_number(self.low)}{' (excluded)' if self.low_open else ''}"
+        return f"{kind}, {low} to {_number(self.high)}" if self.high is not None else (
+            f"{kind}, {'>' if self.low_open else '>='} {_number(self.low)}")
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -51,6 +71,9 @@ class Choice:
             _fail(key, value, "must be one of " + ", ".join(map(str, self.options)))
         return value
 
+    def allowed(self) -> str:
+        return "one of " + ", ".join(f"`{o}`" for o in self.options)
+
 
 @dataclass(frozen=True)
 class Boolean:
@@ -58,6 +81,9 @@ class Boolean:
         if not isinstance(value, bool):
             _fail(key, value, "must be true or false")
         return value
+
+    def allowed(self) -> str:
+        return "true or false"
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,15 @@ class ListOf:
             _fail(key, value, f"must have {size} items")
         return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
+    def allowed(self) -> str:
+        if self.max_len == self.min_len:
+            size = f"{self.min_len} items"
+        elif self.max_len is not None:
+            size = f"{self.min_len} to {self.max_len} items"
+        else:
+            size = "any number of items" if self.min_len == 0 else f"at least {self.min_len} item{'s' * (self.min_len > 1)}"
+        return f"list of {size}, each {self.item.allowed()}"
+
 
 @dataclass(frozen=True)
 class Text:
@@ -85,6 +120,9 @@ class Text:
         if not isinstance(value, str) or (not value and not self.allow_empty):
             _fail(key, value, "must be a non-empty string" if not self.allow_empty else "must be a string")
         return value
+
+    def allowed(self) -> str:
+        return "string" if self.allow_empty else "non-empty string"
 
 
 @dataclass(frozen=True)
@@ -101,6 +139,9 @@ class OrNull:
             return self.inner.check(key, value)
         except ParamsError as exc:
             raise ParamsError(f"{exc}, or null ({self.meaning})") from None
+
+    def allowed(self) -> str:
+        return f"{self.inner.allowed()}, or null: {self.meaning}"
 
 
 @dataclass(frozen=True)
@@ -121,6 +162,9 @@ class CountOrFraction:
         if isinstance(value, int) and self.high is not None and value > self.high:
             _fail(key, value, f"must be <= {self.high} as a count, or a fraction (0 < x < 1)")
         return value
+
+    def allowed(self) -> str:
+        return f"a count (integer, 1 to {_number(self.high)}) or a fraction (0 < x < 1)"
 
 
 @dataclass(frozen=True)
@@ -147,6 +191,10 @@ class MirrorSpec:
             MIRROR_SIZE.check(f"{key}.size", value["size"])
         return {**value, "md5": md5.lower()}
 
+    def allowed(self) -> str:
+        return ("`{url: https://..., md5: <32 hex digits>}` or `{drive: <Google Drive id>, md5: ...}`, "
+                f"optional `size` in bytes ({MIRROR_SIZE.allowed()})")
+
 
 def invalid(key: str, value: Any, allowed: str) -> ParamsError:
     """The one-line error for a param: ``params.yaml: <key> = <value>: <what is allowed>``.
@@ -154,11 +202,35 @@ def invalid(key: str, value: Any, allowed: str) -> ParamsError:
     return ParamsError(f"params.yaml: {key} = {_shown(value)}: {allowed}")
 
 
+def at_most(key: str, value: int, available: int, what: str) -> int:
+    """``min(value, available)``, with a :class:`ParamsWarning` naming ``key`` when the data
+    shrinks it: a sample of ``neighbours.n_real`` vectors from a dataset that has fewer uses them
+    all. ``what`` names what there are, e.g. ``"held-out vectors in data/z_holdout.npy"``."""
+    if value <= available:
+        return value
+    warnings.warn(f"params.yaml: {key} = {value}: more than the {available} {what}; using {available}",
+                  ParamsWarning, stacklevel=2)
+    return available
+
+
+def switched_off(key: str, value: Any, result: str) -> None:
+    """A :class:`ParamsWarning` for a legal value that turns an output off (zero paths, an empty
+    list); ``result`` says what the outputs hold instead."""
+    warnings.warn(f"params.yaml: {key} = {_shown(value)}: {result}", ParamsWarning, stacklevel=2)
+
+
 def _shown(value: Any) -> str:
     try:
         return repr(value)
     except ValueError:  # an int beyond Python's 4300-digit str() limit, alone or in a list
         return f"<{type(value).__name__} too long to print>"
+
+
+def _number(x: float) -> str:
+    """A bound as the reference prints it: 65,536; 0.5; 2^32 - 1 for the seeds' bound."""
+    if x == SEED_MAX:
+        return "2^32 - 1"
+    return f"{x:,}" if float(x).is_integer() else f"{x:g}"
 
 
 def _finite(value: int | float) -> bool:
@@ -219,157 +291,40 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DISTRIBUTIONS = ("none", "data_parallel")
 LR_SCHEDULES = ("constant", "cosine")
 
-SCHEMA: dict = {
-    "data": {
-        "source": Choice(("synthetic", "celeba", "folder")),
-        "synthetic": {"n_images": Number(int, 2, SYNTHETIC_MAX), "seed": SEED, "workers": Number(int, 1, WORKERS_MAX)},
-        "celeba": {
-            "download_dir": Text(allow_empty=False),
-            "mirrors": {key: ListOf(MirrorSpec()) for key in ("images", "partition", "attributes")},
-        },
-        "folder": {"path": Text()},
-        # Bounds on an image archive (a zip bomb or a mistaken path stops here, before any decoding)
-        "archive": {"max_members": Number(int, 1, MAX_MEMBERS), "max_total_gib": FLOAT_POS},
-    },
-    "prepare": {
-        "crop": Number(int, 8, CROP_MAX),
-        "image_size": Number(int, 8, IMAGE_SIZE_MAX),
-        "reducing_gap": OrNull(Number(float, 1), "full-resolution decoding"),
-        "split": {"method": Choice(("first", "official")), "train_size": CountOrFraction(MAX_IMAGES)},
-        "workers": Number(int, 1, WORKERS_MAX),
-        "max_bad_fraction": UNIT,
-        "max_image_pixels": Number(int, 64 * 64, PILLOW_MAX_PIXELS),
-    },
-    "model": {
-        "latent_dim": Number(int, 2, LATENT_MAX),
-        "filters": ListOf(Number(int, 1, FILTERS_MAX)),
-        "kernel_sizes": ListOf(Number(int, 1, KERNEL_MAX)),
-        "strides": ListOf(Number(int, 1, STRIDE_MAX)),
-        "batch_norm": Boolean(),
-        "activation": Choice(("relu", "leaky_relu", "elu", "gelu", "selu", "swish", "tanh")),
-        "dropout": Number(float, 0, 0.9),
-    },
-    "train": {
-        "seed": SEED,
-        "epochs": Number(int, 1, EPOCHS_MAX),
-        "batch_size": BATCH,
-        "optimizer": Choice(("adam", "adamw", "rmsprop", "sgd")),
-        "learning_rate": FLOAT_POS,
-        "lr_schedule": Choice(LR_SCHEDULES),
-        "loss": Choice(("mse", "mae", "binary_crossentropy")),
-        "loader_threads": Number(int, 1, 64),
-        "validation_images": IMAGES,
-        "n_reconstructions": Number(int, 1, 32),
-        "precision": Choice(PRECISIONS),
-        "distribution": Choice(DISTRIBUTIONS),
-        "steps_per_execution": Number(int, 1, 10_000),
-        "deterministic": Boolean(),
-        "bn_recalibration_images": Number(int, 0, MAX_IMAGES),
-        "fail_if_trivial": Boolean(),  # a model no better than the mean training face: error, not warning
-        "backup_dir": Text(allow_empty=False),
-    },
-    "encode": {"batch_size": BATCH},
-    "stats": {
-        "bin_width": FLOAT_POS,
-        "dominant": {"hw_factor": FLOAT_POS, "mu_factor": FLOAT_POS},
-        "radius": {
-            "b": ListOf(FLOAT_POS),
-            "n_uniform": DRAWN,
-            "bins": BINS,
-            "seed": SEED,
-        },
-        "max_histograms": Number(int, 1, LATENT_MAX),  # at most one per component
-    },
-    "correlate": {
-        "M": Number(int, 3, MAX_IMAGES),
-        "seed": SEED,
-        "thresholds": ListOf(UNIT),
-        "pair_threshold": UNIT,
-        "chunk_rows": CHUNK,
-        "m_curve": ListOf(Number(int, 3, MAX_IMAGES), min_len=0),
-        "slice": {
-            "components": ListOf(Number(int, 0, LATENT_MAX - 1), min_len=2, max_len=2),
-            "threshold": FLOAT_POS,
-        },
-        "scatter": {
-            "max_pairs": Number(int, 1, 64),
-            "b": FLOAT_POS,
-            "n_uniform": Number(int, 0, SAMPLE_MAX),
-            "special_index": Number(int, 0, MAX_IMAGES - 1),
-            "seed": SEED,
-        },
-    },
-    "geometry": {
-        "chunk_rows": CHUNK,
-        "core_quantile": Number(float, 0, 1, low_open=True),
-        "variance_targets": ListOf(Number(float, 0, 1, low_open=True)),
-        "uniform": {"b": ListOf(FLOAT_POS, min_len=0), "n": DRAWN, "seed": SEED},
-        "top_axes": Number(int, 1, LATENT_MAX),  # at most one per principal axis
-        "loadings_per_axis": Number(int, 1, LATENT_MAX),
-        "bins": BINS,
-    },
-    "normality": {
-        "test_size": Number(int, 20, MAX_IMAGES),
-        "alpha": Number(float, 0, 1, low_open=True),
-        "seed": SEED,
-        "chunk_rows": CHUNK,
-        "pairs": Number(int, 0, 16),
-        "planes": Number(int, 0, 16),
-        "sigmas": ListOf(FLOAT_POS, max_len=5),
-        "max_points": DRAWN,
-    },
-    "paths": {
-        "axes": Number(int, 0, 32),
-        "components": Number(int, 0, 32),
-        "extent": FLOAT_POS,
-        "steps": Number(int, 2, 25),
-        "interpolation": {"pairs": Number(int, 0, 32), "steps": Number(int, 2, 25), "seed": SEED},
-        "batch_size": BATCH,
-    },
-    "attributes": {
-        "chunk_rows": CHUNK,
-        "heatmap_rows": Number(int, 1, 128),
-        "directions": ListOf(Text(allow_empty=False), min_len=0, max_len=16),
-        "strengths": ListOf(Number(float), max_len=15),
-        "faces": Number(int, 1, 16),
-        "seed": SEED,
-        "judge": {"n_train": Number(int, 20, MAX_IMAGES), "n_test": Number(int, 20, MAX_IMAGES)},
-        "batch_size": BATCH,
-    },
-    "neighbours": {
-        "k": Number(int, 1, 16),
-        "n_real": Number(int, 2, MAX_IMAGES),
-        "examples": Number(int, 1, 16),
-        "bins": BINS,
-        "seed": SEED,
-        "batch_size": BATCH,
-    },
-    "sample": {
-        "seed": SEED,
-        "n": Number(int, 2, SAMPLE_MAX),
-        "uniform": {"b": ListOf(FLOAT_POS, min_len=0)},
-        "intervals": {"fact": ListOf(FLOAT_POS, min_len=0)},
-        "gaussian": {"scale": ListOf(FLOAT_POS, min_len=0)},
-        "normal": {"scale": ListOf(FLOAT_POS, min_len=0)},
-        "principal_axes": {"truncation": ListOf(FLOAT_POS, min_len=0)},
-        "mixture": {"k": ListOf(Number(int, 1, 100), min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES),
-                    "max_iter": Number(int, 1, EM_ITER_MAX)},
-        "neighbourhood": {"t_max": ListOf(Number(float, 0, 1, low_open=True), min_len=0), "k": Number(int, 1, 64)},
-    },
-    "decode": {"columns": Number(int, 1, GRID_MAX), "rows": Number(int, 1, GRID_MAX), "batch_size": BATCH},
-    "evaluate": {
-        "n_reference": Number(int, 10, MAX_IMAGES),
-        "k_precision": Number(int, 1, 64),
-        "k_density": Number(int, 1, 64),
-        "core_quantile": Number(float, 0, 1, low_open=True),
-        "near_copy_quantile": Number(float, 0, 0.5, low_open=True),
-        "bins": BINS,
-        "seed": SEED,
-        "batch_size": BATCH,
-        # fid.n: decoded samples come from sample.n; image_size: InceptionV3 is trained at 299 px
-        "fid": {"n": Number(int, 2, SAMPLE_MAX), "image_size": Number(int, 75, IMAGE_SIZE_MAX)},
-    },
-}
+# The sections of params.yaml, in order; each one's keys, checks and off-switches are the module
+# latentspace.schema.<section>. A stage's dvc.yaml deps name the modules of the sections it reads
+# (and this one), so a key added under `sample` re-runs the stages that read `sample`, not `train`.
+# Every stage still checks every section (a typo anywhere stops the first stage run), but another
+# section's checks can only refuse, never change what a stage computes.
+SECTIONS = ("data", "prepare", "model", "train", "encode", "stats", "correlate", "geometry", "normality", "paths",
+            "attributes", "neighbours", "sample", "decode", "evaluate")
+
+
+def section_schema(name: str) -> ModuleType:
+    """The module ``latentspace.schema.<name>``: ``SECTION`` (its keys), and optionally ``check(p)``
+    (checks across keys, given all validated params) and ``SWITCHED_OFF`` (key -> what 0 or [] does)."""
+    return importlib.import_module(f"latentspace.schema.{name}")
+
+
+def __getattr__(name: str):
+    if name == "SCHEMA":  # the whole schema, assembled on use: {section: its keys}
+        return {section: section_schema(section).SECTION for section in SECTIONS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def warn_switched_off(section: str, values: dict) -> None:
+    """A :class:`ParamsWarning` for each key of the section's ``SWITCHED_OFF`` set to 0 or [].
+
+    Legal values that turn an output off: each stage warns of its own, so an experiment that
+    sets one by mistake is told, and one that sets it on purpose still runs. ``values`` is the
+    validated section, e.g. ``load_params()["paths"]``.
+    """
+    for key, result in getattr(section_schema(section), "SWITCHED_OFF", {}).items():
+        value = values
+        for part in key.split("."):
+            value = value[part]
+        if value in (0, []):
+            switched_off(f"{section}.{key}", value, result)
 
 
 def _validate(schema: dict, values: Any, prefix: str) -> dict:
@@ -395,41 +350,17 @@ def _validate(schema: dict, values: Any, prefix: str) -> dict:
     return out
 
 
-def _check_cross_fields(p: dict) -> None:
-    if p["data"]["source"] == "folder" and not p["data"]["folder"]["path"]:
-        _fail("data.folder.path", p["data"]["folder"]["path"], "must name img_align_celeba.zip, a folder holding "
-              "it or img_align_celeba/, or any folder or zip of JPEG/PNG faces when data.source is 'folder'")
-    latent_dim = p["model"]["latent_dim"]
-    c1, c2 = p["correlate"]["slice"]["components"]
-    for i, c in enumerate((c1, c2)):
-        if c >= latent_dim:
-            _fail(f"correlate.slice.components[{i}]", c, f"must be < model.latent_dim ({latent_dim})")
-    if c1 == c2:
-        _fail("correlate.slice.components[1]", c2, "must differ from correlate.slice.components[0]: "
-              "the slice must name two different components")
-    m = p["model"]
-    if len(m["filters"]) != len(m["kernel_sizes"]) or len(m["filters"]) != len(m["strides"]):
-        _fail("model.kernel_sizes", m["kernel_sizes"], "must have one entry per model.filters entry")
-    total_stride = 1
-    for s in m["strides"]:
-        total_stride *= s
-    size = p["prepare"]["image_size"]
-    if size % total_stride:
-        _fail("prepare.image_size", size, f"must be divisible by the product of model.strides ({total_stride})")
-    settings = sum(len(section[key]) for section in p["sample"].values() if isinstance(section, dict)
-                   for key in section if isinstance(section[key], list))
-    if not settings:
-        _fail("sample", "(every list empty)", "must list at least one sampler setting")
-
-
 def validate(values: dict) -> dict:
-    """Check a parsed params mapping against :data:`SCHEMA`.
+    """Check a parsed params mapping against every section's schema (:data:`SECTIONS`).
 
     Returns the same structure with floats normalised to ``float``; raises
     :class:`ParamsError` on the first problem found.
     """
-    out = _validate(SCHEMA, values, "")
-    _check_cross_fields(out)
+    schemas = {name: section_schema(name) for name in SECTIONS}
+    out = _validate({name: module.SECTION for name, module in schemas.items()}, values, "")
+    for module in schemas.values():
+        if hasattr(module, "check"):
+            module.check(out)
     return out
 
 

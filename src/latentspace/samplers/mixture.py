@@ -43,7 +43,7 @@ class GaussianMixture(Sampler):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
-        k, n_fit = self.value, min(self.options["fit_rows"], len(cloud.z))
+        k, n_fit = self.value, min(self.options["fit_rows"], len(cloud.z))  # at most (all if fewer)
         if k > n_fit:
             raise invalid(self.key(), k, f"must be <= the {n_fit} rows fitted to "
                           f"(min of sample.mixture.fit_rows and the {len(cloud.z)} training vectors)")

@@ -1,0 +1,27 @@
+"""``sample:`` in params.yaml: the sampler settings: one file of new latent vectors per listed value."""
+
+from latentspace.params import EM_ITER_MAX, FLOAT_POS, MAX_IMAGES, SAMPLE_MAX, SEED, ListOf, Number, invalid
+
+SECTION = {
+    "seed": SEED,
+    "n": Number(int, 2, SAMPLE_MAX),
+    "uniform": {"b": ListOf(FLOAT_POS, min_len=0)},
+    "intervals": {"fact": ListOf(FLOAT_POS, min_len=0)},
+    "gaussian": {"scale": ListOf(FLOAT_POS, min_len=0)},
+    "normal": {"scale": ListOf(FLOAT_POS, min_len=0)},
+    "principal_axes": {"truncation": ListOf(FLOAT_POS, min_len=0)},
+    "mixture": {"k": ListOf(Number(int, 1, 100), min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES),
+                "max_iter": Number(int, 1, EM_ITER_MAX)},
+    "neighbourhood": {"t_max": ListOf(Number(float, 0, 1, low_open=True), min_len=0), "k": Number(int, 1, 64)},
+}
+
+# an empty list turns its sampler off
+SWITCHED_OFF = {f"{kind}.{key}": f"the {kind} sampler is off" for kind, keys in SECTION.items()
+                if isinstance(keys, dict) for key, spec in keys.items() if isinstance(spec, ListOf)}
+
+
+def check(p: dict) -> None:
+    """Checks across keys; ``p`` is the whole validated params."""
+    sample = p["sample"]
+    if not any(sample[kind][key] for kind, key in (name.split(".") for name in SWITCHED_OFF)):
+        raise invalid("sample", "(every list empty)", "must list at least one sampler setting")
