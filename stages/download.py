@@ -7,12 +7,13 @@
 """
 
 import argparse
+import os
 from pathlib import Path
 
 from latentspace import celeba_format, sources, synthetic
 from latentspace.fetch import fetch, mirrors_from_params
 from latentspace.io import atomic_path, run_stage
-from latentspace.params import load_params
+from latentspace.params import at_most, load_params
 
 CELEBA_FILES = {"images": sources.CELEBA_ZIP, "partition": celeba_format.PARTITION_FILE,
                 "attributes": celeba_format.ATTR_FILE}
@@ -38,7 +39,8 @@ def main():
     with atomic_path(args.out, directory=True) as tmp:
         if source == "synthetic":
             cfg = data["synthetic"]
-            synthetic.write_celeba_format(tmp, cfg["n_images"], seed=cfg["seed"], workers=cfg["workers"])
+            workers = at_most("data.synthetic.workers", cfg["workers"], os.cpu_count() or 1, "CPU cores")
+            synthetic.write_celeba_format(tmp, cfg["n_images"], seed=cfg["seed"], workers=workers)
             # inside --out, so DVC tracks the archive itself: no fingerprint needed
             found = sources.Located(sources.ImageSource("zip", sources.CELEBA_ZIP), "celeba zip",
                                     cfg["n_images"], {})

@@ -5,6 +5,7 @@ with the reason in --skipped; more than `prepare.max_bad_fraction` of them fails
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from tqdm import tqdm
 
 from latentspace import celeba_format, images, sources
 from latentspace.io import InputError, atomic_path, run_stage, save_csv, save_metrics
-from latentspace.params import load_params
+from latentspace.params import at_most, load_params
 from latentspace.splits import split_labels
 
 SHOW_BAD = 20  # skipped images named on stderr; all of them are in --skipped
@@ -42,6 +43,7 @@ def main():
     split = split_labels(len(ids), p["split"]["method"], p["split"]["train_size"], partition)
 
     n, size = len(ids), p["image_size"]
+    workers = at_most("prepare.workers", p["workers"], os.cpu_count() or 1, "CPU cores")  # processes beyond: memory only
     start = time.perf_counter()
     # The three outputs are renamed into place together at the end: never a new array beside an old index.
     with atomic_path(args.images) as tmp, atomic_path(args.index) as tmp_index, \
@@ -49,7 +51,7 @@ def main():
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
         with tqdm(total=n, desc="prepare", unit="img") as bar:
             bad = images.decode_faces(source, ids, out, crop=p["crop"], max_pixels=p["max_image_pixels"],
-                                      reducing_gap=p["reducing_gap"], workers=p["workers"], progress=bar.update)
+                                      reducing_gap=p["reducing_gap"], workers=workers, progress=bar.update)
         for row, reason in bad[:SHOW_BAD]:
             print(f"skipped {ids[row]}: {reason}", file=sys.stderr)
         if len(bad) > p["max_bad_fraction"] * n:

@@ -12,9 +12,11 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -86,7 +88,7 @@ def tiny_repo(root: Path) -> dict:
     for key, value in TINY.items():
         set_param(params, key, value)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny"]):
         run(cmd, root)
     return params
@@ -369,37 +371,81 @@ def test_sampling_metrics_match_a_recomputation(repo):
         assert Image.open(root / "plots" / png).size[0] > 500
 
 
-def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
-    root, _, first = repo
+def readme_commands(section: str) -> list[list[str]]:
+    """The commands of the first ```bash block under README.md's ``## <section>``, comments dropped
+    and ``a && b`` split in two, each as an argument list."""
+    text = (REPO / "README.md").read_text().split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(part) for line in block.splitlines() if line.strip()
+            for part in line.split("  #", 1)[0].split("&&")]
+
+
+def wait_for_the_queue(root: Path, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = run(["dvc", "queue", "status"], root).stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the queue did not finish in {timeout} s:\n{status}")
+        time.sleep(3)
+
+
+def test_second_repro_changes_nothing_and_the_readme_experiments_run_as_written(repo):
+    root, params, first = repo
     assert "Running stage 'train'" in first
     again = run(["dvc", "repro"], root).stdout
     assert "Running stage" not in again
     assert "up to date" in run(["dvc", "status"], root).stdout
-
     before = (root / "models/autoencoder.keras").read_bytes()
     run(["git", "add", "-A"], root)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "run"], root)
-    exp = run(["dvc", "exp", "run", "-n", "k3", "-S", "sample.mixture.k=[3]"], root).stdout
-    for stage in ("sample", "decode", "neighbours", "evaluate"):
-        assert f"Running stage '{stage}'" in exp
+
+    commands = readme_commands("Experiments")
+    assert [c[:3] for c in commands] == [
+        ["dvc", "exp", "run"], ["dvc", "queue", "start"], ["dvc", "exp", "run"], ["dvc", "exp", "run"],
+        ["dvc", "queue", "status"], ["dvc", "exp", "show"], ["dvc", "metrics", "diff"], ["dvc", "params", "diff"],
+        ["dvc", "plots", "diff"], ["dvc", "exp", "apply"]]
+    out = {}
+    for command in commands:
+        if command[:3] == ["dvc", "queue", "status"]:
+            out["queue"] = wait_for_the_queue(root)
+        out[" ".join(command[:5])] = run(command, root).stdout
+
+    # k30: only the stages that read samples ran, and the model is the committed one
+    k30 = out["dvc exp run -n k30"]
+    for stage in ("sample", "decode", "neighbours", "evaluate", "report"):
+        assert f"Running stage '{stage}'" in k30
     for stage in ("download", "prepare", "train", "encode", "stats", "geometry", "correlate", "normality",
                   "paths", "attributes"):
-        assert f"Running stage '{stage}'" not in exp
-    assert (root / "models/autoencoder.keras").read_bytes() == before
+        assert f"Running stage '{stage}'" not in k30
+    # the queued experiment trained longer, in the background, from the commit
+    assert "Success" in out["queue"] and "Failed" not in out["queue"], out["queue"]
 
-    # The sweep lines up: the baseline's and the experiment's mixture scores in the same columns,
-    # the swept value a column of its own, and no column that only one of them fills.
     table = list(csv.DictReader(io.StringIO(run(["dvc", "exp", "show", "--csv"], root).stdout)))
     rows = {r["Experiment"] or r["rev"]: r for r in table}
-    assert {"k3", "workspace"} <= set(rows)
-    base, k3 = next(r for r in table if r["rev"] == "main" or r["rev"] == "master"), rows["k3"]
-    assert float(base["sampling.mixture.k"]) == 2 and float(k3["sampling.mixture.k"]) == 3
+    assert {"k30", "wider", "longer", "workspace", "main"} <= set(rows), sorted(rows)
+    assert float(rows["longer"]["train.epochs"]) == 10 and rows["longer"]["train.psnr_holdout_db"] != \
+        rows["main"]["train.psnr_holdout_db"]
+    # a sweep lines up: the baseline's and the experiment's mixture scores in the same columns
+    base, k30 = rows["main"], rows["k30"]
+    assert float(base["sampling.mixture.k"]) == 2 and float(k30["sampling.mixture.k"]) == 30
     metric_columns = [c for c in table[0] if c.startswith(("sampling.", "sample.", "neighbours."))
                       and not c.startswith("sample.mixture.k")]
-    assert metric_columns and all(base[c] != "" and k3[c] != "" for c in metric_columns), metric_columns
-    assert base["sampling.mixture.reencoded_frechet"] != k3["sampling.mixture.reencoded_frechet"]
+    assert metric_columns and all(base[c] != "" and k30[c] != "" for c in metric_columns), metric_columns
+    assert base["sampling.mixture.reencoded_frechet"] != k30["sampling.mixture.reencoded_frechet"]
 
-    # The curves follow the sampler list with dvc.yaml untouched: DVC draws the new setting's series.
+    assert "metrics/sampling.json" in out["dvc metrics diff"]
+    assert "sample.uniform.b" in out["dvc params diff"] and "sample.mixture.k" in out["dvc params diff"]
+    page = (root / "dvc_plots" / "index.html").read_text()
+    assert "main" in page and "k30" in page
+    applied = yaml.safe_load((root / "params.yaml").read_text())
+    assert applied["sample"]["mixture"]["k"] == [30] and applied["sample"]["uniform"]["b"] == params["sample"]["uniform"]["b"]
+    assert headline(root, "sample")["best_mixture"]["k"] == 30
+    assert (root / "models/autoencoder.keras").read_bytes() == before
+
+    # The curves follow the sampler lists with dvc.yaml untouched: DVC draws each setting's series.
+    run(["dvc", "exp", "apply", "wider"], root)
     shown = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)
     assert "errors" not in shown
     curves = {title: entries[0]["content"]["data"]["values"] for title, entries in shown["data"].items()
@@ -409,7 +455,7 @@ def test_second_repro_changes_nothing_and_exp_run_skips_training(repo):
     assert sorted(curves) == sorted(definitions) and all(curves.values())
     for title in ("Distance to the nearest real vector", "Radius of the vectors of each sampler"):
         series = {point["series"] for point in curves[title]}
-        assert "mixture k=3" in series and "mixture k=2" not in series, title
+        assert {"mixture k=30", "uniform b=1.75"} <= series and "mixture k=2" not in series, title
 
     # A key added to the sample section's schema changes the deps of `sample` only (and so re-runs
     # what reads its vectors), never `train`'s

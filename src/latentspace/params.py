@@ -273,10 +273,12 @@ BINS_MAX = 1000  # histogram bins: more than a figure has pixels across
 EM_ITER_MAX = 100_000  # scikit-learn's EM iterations for the mixture sampler: 100 converge
 GRID_MAX = 32  # images per row or column of decode's grids (32 x 32 images of 32 px: 2180 px a side)
 DOWNLOAD_MAX = 2**40  # bytes of one mirrored file (1 TiB): CelebA's image zip is 1.4 GB
+FLOAT_MAX = 1e9  # magnitude of every float: finite is not enough, since NumPy's uniform refuses a range
+#                  of 1.8e308 (OverflowError) and squares overflow from 1.3e154; no setting needs 10^9
 
 INT_POS, INT_NONNEG = Number(int, 1), Number(int, 0)  # unbounded: a new key needs a bounded Number
 #                                                     (tests/test_params_fuzz.py checks every int key has one)
-FLOAT_POS = Number(float, 0, low_open=True)  # like every float: finite, so no upper bound beyond that
+FLOAT_POS = Number(float, 0, FLOAT_MAX, low_open=True)
 UNIT = Number(float, 0, 1)  # thresholds on |r| and fractions
 SEED = Number(int, 0, SEED_MAX)
 IMAGES = Number(int, 1, MAX_IMAGES)  # a number of images or real vectors

@@ -21,7 +21,8 @@ DESCRIPTIONS: dict[str, str] = {
                                "`prepare.split` then divides them into training and held-out images.",
     "data.synthetic.seed": "Seed of the synthetic renderer: the same seed and `n_images` give byte-identical "
                            "images, attributes and generating factors.",
-    "data.synthetic.workers": "Processes rendering the synthetic faces. Speed only: the images do not depend on it.",
+    "data.synthetic.workers": "Processes rendering the synthetic faces, at most one per CPU core (more warn and are "
+                              "cut). Speed only: the images do not depend on it.",
     "data.celeba.download_dir": "Folder where CelebA's three files are downloaded, verified and kept across runs "
                                 "(not a DVC output), so an interrupted download resumes. Use an absolute path for "
                                 "queued experiments.",
@@ -53,7 +54,8 @@ DESCRIPTIONS: dict[str, str] = {
     "prepare.split.train_size": "With `method: first`, how many images train the autoencoder (data/z.npy), as a "
                                 "count (the series: 170,000 of CelebA) or a fraction; the rest are held out "
                                 "(data/z_holdout.npy).",
-    "prepare.workers": "Processes decoding the images. Speed only: data/images.npy does not depend on it.",
+    "prepare.workers": "Processes decoding the images, at most one per CPU core (more warn and are cut). Speed "
+                       "only: data/images.npy does not depend on it.",
     "prepare.max_bad_fraction": "Unusable images (corrupt, too large, smaller than the crop) are skipped and listed "
                                 "in data/skipped.csv; if more than this fraction of the images is, the stage fails. "
                                 "0: any one fails it.",
