@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentspace import geometry, plots, stats
-from latentspace.io import load_latents, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
+from latentspace.io import InputError, load_latents, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import load_params, warn_switched_off
 from latentspace.samplers.uniform import uniform_box
 
@@ -24,7 +24,10 @@ def main():
     warn_switched_off("geometry", p)
 
     z = load_latents(args.z)
-    dim = z.shape[1]
+    n, dim = z.shape
+    if n < 2:
+        raise InputError(f"{args.z}: {n} vector; principal axes need at least 2 training vectors: more images "
+                         "(data.synthetic.n_images, or the dataset) or a larger prepare.split.train_size")
     pca = geometry.principal_axes(z, chunk_rows=p["chunk_rows"])
 
     real = pca.mahalanobis(z)

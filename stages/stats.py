@@ -7,8 +7,20 @@ import numpy as np
 
 from latentspace import plots, stats
 from latentspace.io import atomic_path, load_latents, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
-from latentspace.params import load_params
+from latentspace.params import invalid, load_params
 from latentspace.samplers.uniform import uniform_box
+
+
+HISTOGRAM_BINS_MAX = 100_000  # bins of the common grid: latent_dim x bins int64 counts (200 MB at 256)
+
+
+def check_bins(bin_width: float, low: float, high: float) -> None:
+    """A bin width so small that the vectors' range holds more than HISTOGRAM_BINS_MAX bins is
+    refused by name (it would exhaust memory, or overflow the bin index)."""
+    bins = (high - low) / bin_width + 2
+    if not bins <= HISTOGRAM_BINS_MAX:  # also inf
+        raise invalid("stats.bin_width", bin_width, f"must be >= {(high - low) / (HISTOGRAM_BINS_MAX - 2):.3g}: "
+                      f"the vectors' range [{low:.3g}, {high:.3g}] would hold more than {HISTOGRAM_BINS_MAX:,} bins")
 
 
 def main():
@@ -23,6 +35,7 @@ def main():
 
     z = load_latents(args.z)
     n, dim = z.shape
+    check_bins(p["bin_width"], float(np.min(z)), float(np.max(z)))
     mean, std = stats.component_moments(z)
     centres, counts = stats.binned_counts(z, p["bin_width"])
     mu, hw = stats.peak_and_halfwidth(centres, counts, p["bin_width"])

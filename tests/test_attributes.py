@@ -134,6 +134,8 @@ def test_judge_sizes_shrink_in_proportion_to_fit():
         assert attributes.judge_sizes(4000, 1000, 200) == (160, 40)
     with pytest.warns(ParamsWarning):
         assert attributes.judge_sizes(20, 20, 2) == (1, 1)
+    with pytest.warns(ParamsWarning):  # a huge test size still leaves the judge 20 vectors to fit
+        assert attributes.judge_sizes(20, 10**7, 204) == (20, 184)
 
 
 def test_strip_vectors_and_direction_effect():

@@ -74,3 +74,56 @@ def test_metrics_file_has_one_top_level_key_named_after_its_stem(tmp_path):
     save_metrics(tmp_path / "metrics" / "train.json", {"loss": 1.0})
     assert json.loads((tmp_path / "metrics" / "train.json").read_text()) == {"train": {"loss": 1.0}}
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["sampling.json", "train.json"]  # no temporaries
+
+
+def stage_error(main, capsys) -> list[str]:
+    """Run ``main`` as a stage does; its exit status must be 2, and stderr is returned as lines."""
+    import pytest
+
+    from latentspace.io import run_stage
+
+    with pytest.raises(SystemExit) as ended:
+        run_stage(main)
+    assert ended.value.code == 2
+    return capsys.readouterr().err.splitlines()
+
+
+def test_a_library_error_names_the_sections_the_stage_read(tmp_path, capsys, monkeypatch):
+    """A param that passes its checks can still be refused inside a library: the one line says which
+    library, its message, and which sections of params.yaml the stage had read."""
+    import shutil
+
+    from latentspace import params
+
+    monkeypatch.delenv("LATENTSPACE_DEBUG", raising=False)
+    monkeypatch.setattr(params, "_SECTIONS_READ", [])
+    shutil.copy("params.yaml", tmp_path / "params.yaml")
+
+    def main():
+        n = params.load_params(tmp_path / "params.yaml")["neighbours"]["n_real"]
+        np.random.default_rng(0).choice(3, size=n, replace=False)  # NumPy refuses: a larger sample than there is
+
+    assert stage_error(main, capsys) == [
+        "error: numpy raised ValueError: Cannot take a larger sample than population when replace is False; likely "
+        "a value of neighbours.* in params.yaml (what each key allows: docs/params.md); LATENTSPACE_DEBUG=1 shows "
+        "the traceback"]
+
+
+def test_our_own_errors_and_running_out_of_memory(capsys, monkeypatch):
+    from latentspace import params
+    from latentspace.io import InputError
+
+    monkeypatch.delenv("LATENTSPACE_DEBUG", raising=False)
+    monkeypatch.setattr(params, "_SECTIONS_READ", ["stats"])
+
+    def ours():
+        raise InputError("data/z.npy: not a readable .npy array")
+
+    def too_big():
+        raise MemoryError("Unable to allocate 2.00 TiB for an array with shape (1000000, 1000000)")
+
+    assert stage_error(ours, capsys) == ["error: data/z.npy: not a readable .npy array"]
+    assert stage_error(too_big, capsys) == [
+        "error: out of memory: Unable to allocate 2.00 TiB for an array with shape (1000000, 1000000); likely a "
+        "value of stats.* in params.yaml (what each key allows: docs/params.md); LATENTSPACE_DEBUG=1 shows the "
+        "traceback"]

@@ -503,6 +503,9 @@ def test_two_clean_runs_give_byte_identical_outputs(repo, second_repo):
     ("sample", "sample.sed", 1, "unknown key 'sample.sed' (did you mean 'seed'?)"),
     ("prepare", "prepare.crop", 400, "smaller than prepare.crop (400 px)"),
     ("prepare", "data.archive.max_members", 10, "more than data.archive.max_members (10)"),
+    # finite but absurd: NumPy's uniform refused 1.8e308, and 1e-300 bins would fill the memory
+    ("sample", "sample.uniform.b", [1.7976931348623157e308], "sample.uniform.b[0] = 1.7976931348623157e+308: must be <= 1e+09"),
+    ("stats", "stats.bin_width", 1e-300, "stats.bin_width = 1e-300: must be >= "),
 ])
 def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, value, message):
     root, params, _ = repo
@@ -519,6 +522,7 @@ def test_bad_params_fail_cleanly_without_output(repo, tmp_path, stage, key, valu
                       "--plots", str(out)],
         "train": ["--images", "data/images.npy", "--index", "data/index.csv", "--model", str(out / "m.keras"),
                   "--metrics", str(out / "t.json"), "--reconstructions", str(out / "r.png"), "--live", str(out / "live")],
+        "stats": ["--z", "data/z.npy", "--out", str(out / "cs.npz"), "--metrics", str(out / "s.json"), "--plots", str(out)],
         "prepare": ["--raw", "data/raw", "--images", str(out / "images.npy"), "--index", str(out / "index.csv"),
                     "--skipped", str(out / "skipped.csv"), "--metrics", str(out / "p.json")],
     }[stage]

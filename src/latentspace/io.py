@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from latentspace.params import ParamsWarning
+from latentspace.params import ParamsError, ParamsWarning, sections_read
 
 
 class InputError(ValueError):
@@ -327,8 +327,40 @@ def run_stage(main: Callable[[], None]) -> None:
     try:
         with stage_outputs():
             main()
-    except ValueError as exc:  # ParamsError, InputError and the library's input checks
+    except (ValueError, ArithmeticError, MemoryError) as exc:  # ours, and the libraries' input checks
         if os.environ.get("LATENTSPACE_DEBUG"):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_line(exc)}", file=sys.stderr)
         sys.exit(2)
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a stage ends with: our own errors as they are; a library's (NumPy, scikit-learn,
+    Keras...) or running out of memory with where it came from and the params sections the stage
+    read, since a param that passed its checks can still be what the library refused."""
+    if isinstance(exc, (ParamsError, InputError)) or isinstance(exc, ValueError) and _raised_by_us(exc):
+        return str(exc)
+    text = str(exc).strip()
+    message = text.splitlines()[0] if text else type(exc).__name__
+    sections = ", ".join(f"{name}.*" for name in sections_read())
+    suspects = f"likely a value of {sections} in params.yaml (what each key allows: docs/params.md)" if sections \
+        else "likely a value in params.yaml (docs/params.md)"
+    origin = "out of memory" if isinstance(exc, MemoryError) else f"{_raising_package(exc)} raised {type(exc).__name__}"
+    return f"{origin}: {message}; {suspects}; LATENTSPACE_DEBUG=1 shows the traceback"
+
+
+def _innermost_module(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+
+
+def _raised_by_us(exc: BaseException) -> bool:
+    """Raised by this package or a stage script (``__main__``), not inside a library."""
+    module = _innermost_module(exc)
+    return module == "__main__" or module.split(".")[0] == "latentspace"
+
+
+def _raising_package(exc: BaseException) -> str:
+    return _innermost_module(exc).split(".")[0] or "a library"

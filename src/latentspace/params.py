@@ -47,9 +47,9 @@ class Number:
         if self.kind is float and not _finite(value):
             _fail(key, value, "must be a finite number")
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            _fail(key, value, f"must be {'>' if self.low_open else '>='} {self.low}")
+            _fail(key, value, f"must be {'>' if self.low_open else '>='} {_bound(self.low)}")
         if self.high is not None and value > self.high:
-            _fail(key, value, f"must be <= {self.high}")
+            _fail(key, value, f"must be <= {_bound(self.high)}")
         return float(value) if self.kind is float else value
 
     def allowed(self) -> str:
@@ -226,6 +226,11 @@ def _shown(value: Any) -> str:
         return f"<{type(value).__name__} too long to print>"
 
 
+def _bound(x: float) -> str:
+    """A bound as an error message gives it: ``65536``, ``0.5``, ``1e+09`` (not ``1000000000.0``)."""
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
 def _number(x: float) -> str:
     """A bound as the reference prints it: 65,536; 0.5; 2^32 - 1 for the seeds' bound."""
     if x == SEED_MAX:
@@ -366,7 +371,25 @@ def validate(values: dict) -> dict:
     return out
 
 
-def load_params(path: str | Path = "params.yaml") -> dict:
+_SECTIONS_READ: list[str] = []  # what this process took from load_params(), for error messages only
+
+
+class LoadedParams(dict):
+    """The validated params :func:`load_params` returns. It remembers which sections the stage
+    reads, so that an error raised inside a library can name them (:func:`latentspace.io.run_stage`)."""
+
+    def __getitem__(self, section: str):
+        if section not in _SECTIONS_READ:
+            _SECTIONS_READ.append(section)
+        return super().__getitem__(section)
+
+
+def sections_read() -> list[str]:
+    """The sections this process has read from :func:`load_params`'s result, in the order read."""
+    return list(_SECTIONS_READ)
+
+
+def load_params(path: str | Path = "params.yaml") -> LoadedParams:
     """Read and validate a params file; see :func:`validate`."""
     path = Path(path)
     try:
@@ -379,4 +402,4 @@ def load_params(path: str | Path = "params.yaml") -> dict:
         raise ParamsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     except ValueError as exc:  # an integer of more than 4300 digits: Python refuses to read it
         raise ParamsError(f"{path}: a value cannot be read ({str(exc).splitlines()[0]})") from None
-    return validate(values)
+    return LoadedParams(validate(values))

@@ -1,6 +1,6 @@
 """``normality:`` in params.yaml: normality tests of components, principal axes and 2-D projections."""
 
-from latentspace.params import CHUNK, DRAWN, FLOAT_POS, MAX_IMAGES, SEED, ListOf, Number
+from latentspace.params import CHUNK, DRAWN, MAX_IMAGES, SEED, ListOf, Number
 
 SECTION = {
     "test_size": Number(int, 20, MAX_IMAGES),
@@ -9,7 +9,7 @@ SECTION = {
     "chunk_rows": CHUNK,
     "pairs": Number(int, 0, 16),
     "planes": Number(int, 0, 16),
-    "sigmas": ListOf(FLOAT_POS, max_len=5),
+    "sigmas": ListOf(Number(float, 0, 10, low_open=True), max_len=5),
     "max_points": DRAWN,
 }
 
