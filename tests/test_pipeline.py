@@ -668,5 +668,5 @@ def test_sizes_beyond_the_data_and_outputs_turned_off_warn_by_name(repo, tmp_pat
                  "--pca", "data/pca.npz", "--component-stats", "data/component_stats.npz", "--out", str(out / "paths"),
                  "--described", str(out / "paths.json")], root)
     assert "warning: params.yaml: paths.axes = 0: no principal-axis path is decoded" in error_lines(paths.stderr)
-    described = json.loads((out / "paths.json").read_text())
+    described = json.loads((out / "paths.json").read_text())["paths"]
     assert described and all(path["kind"] != "principal_axes" for path in described)
