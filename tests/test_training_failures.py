@@ -48,11 +48,13 @@ def train(root: Path, work: Path, **train_params):
 
 
 def test_a_nan_loss_stops_training_with_one_line_and_no_output(inputs, tmp_path):
-    proc, _ = train(inputs, tmp_path, optimizer="sgd", learning_rate=1e30)
+    # the largest legal rate, in half precision: float32 alone overflows the weights, not the loss
+    proc, _ = train(inputs, tmp_path, optimizer="sgd", learning_rate=1e9, precision="mixed_float16")
     assert proc.returncode == 2
     [line] = [l for l in proc.stderr.splitlines() if l.startswith("error: ")]
     assert "train: the training loss became nan at epoch 1, step 2" in line
-    assert "train.learning_rate = 1e+30 too high for train.optimizer sgd" in line
+    assert "train.learning_rate = 1e+09 too high for train.optimizer sgd" in line
+    assert "train.precision mixed_float16 overflowing (try float32)" in line
     # no model, metrics or curves, and the epoch backup is gone (its empty root may stay)
     assert [str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()] == ["params.yaml"]
 

@@ -289,8 +289,8 @@ def judge_sizes(n_train: int, n_test: int, n_vectors: int) -> tuple[int, int]:
     """
     if n_train + n_test <= n_vectors:
         return n_train, n_test
-    least = max(1, min(20, n_vectors // 2))  # the schema's smallest size, or half the vectors: never a judge of 1
-    test = min(max(least, round(n_vectors * n_test / (n_train + n_test))), n_vectors - least)
+    least = max(1, min(20, n_vectors // 2))  # fitted on the schema's smallest size, or half the vectors: never on 1
+    test = max(1, min(round(n_vectors * n_test / (n_train + n_test)), n_vectors - least))
     warnings.warn(f"params.yaml: attributes.judge.n_train + n_test = {n_train + n_test}: more than the {n_vectors} "
                   f"vectors; the judge is fitted on {n_vectors - test} and tested on {test}", ParamsWarning, stacklevel=2)
     return n_vectors - test, test
