@@ -1,7 +1,7 @@
 """Stage `sample`: new latent vectors from every sampler setting of params `sample`, one array each,
-with a manifest that says which sampler and value made each file, and how well each fitted
-mixture explains the vectors it was fitted to against held-out ones (plots/mixture_fit.csv; the
-best held-out fit in metrics/sample.json)."""
+with a manifest that says which sampler and value made each file, and how well each fitted density
+(normals, mixtures, kernel densities) explains the vectors it was fitted to against held-out ones
+(plots/density_fit.csv; the mixture with the best held-out fit in metrics/sample.json)."""
 
 import argparse
 import sys
@@ -17,12 +17,18 @@ from latentspace.params import load_params, warn_switched_off
 from latentspace.sample_sets import SETTING_KEYS, setting_keys
 
 
-def mixture_fit(mixture: samplers.GaussianMixture, z, z_holdout) -> dict:
-    """Mean log density of the vectors the mixture was fitted to and of held-out ones."""
-    fitted = float(mixture.log_likelihood(z[mixture.rows_]).mean())
-    holdout = float(mixture.log_likelihood(z_holdout).mean())
+def density_fit(sampler: samplers.Sampler, z, z_holdout) -> dict | None:
+    """Mean log density (nats per vector) of the vectors a sampler was fitted to (its ``rows_``, or
+    all training vectors) and of held-out ones; None for a sampler without a density."""
+    rows = getattr(sampler, "rows_", None)
+    fitted_vectors = z if rows is None else z[rows]
+    fitted = sampler.log_likelihood(fitted_vectors)
+    if fitted is None:
+        return None
+    fitted, holdout = float(fitted.mean()), float(sampler.log_likelihood(z_holdout).mean())
+    converged = {"converged": sampler.converged_} if hasattr(sampler, "converged_") else {}
     return {"log_likelihood_fitted": fitted, "log_likelihood_holdout": holdout, "overfit_gap": fitted - holdout,
-            "converged": mixture.converged_, "n_fitted": len(mixture.rows_)}
+            **converged, "n_fitted": len(fitted_vectors)}
 
 
 def main():
@@ -52,17 +58,19 @@ def main():
 
     settings = samplers.settings_from_params(p)
     with atomic_path(args.out, directory=True) as tmp:
-        manifest, mixtures = [], {}
+        manifest, densities = [], {}
         for s in tqdm(settings, desc="sampler settings", unit="setting", file=sys.stderr):
             vectors = samplers.draw_setting(s, cloud, seed=p["seed"], n=p["n"])
             np.save(tmp / f"{s.name}.npy", vectors)
             manifest.append({"file": f"{s.name}.npy", "sampler": s.kind, "param": s.param, "value": s.value,
                              "label": s.label})
-            if isinstance(s, samplers.GaussianMixture):
-                mixtures[s] = mixture_fit(s, z, z_holdout)
+            fit = density_fit(s, z, z_holdout)
+            if fit is not None:
+                densities[s] = fit
         save_json(tmp / "manifest.json", manifest)
-    save_scores_csv(args.plots / "mixture_fit.csv", SETTING_KEYS,
-                    ((setting_keys(s.kind, s.param, s.value), fit) for s, fit in mixtures.items()))
+    save_scores_csv(args.plots / "density_fit.csv", SETTING_KEYS,
+                    ((setting_keys(s.kind, s.param, s.value), fit) for s, fit in densities.items()))
+    mixtures = {s: fit for s, fit in densities.items() if isinstance(s, samplers.GaussianMixture)}
     # the headline: the mixture that explains held-out vectors best, with its k beside it, so a sweep
     # of sample.mixture.k lines up in one column of `dvc exp show` (not named "mixture": the metric
     # sample.mixture.k would then share its name with the param)

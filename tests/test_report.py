@@ -64,8 +64,7 @@ def best_per_sampler(rows) -> dict:
     best = {}
     for setting, sampler, name, value, _, _, frechet, precision, recall in rows:
         if sampler not in best or frechet < best[sampler]["reencoded_frechet"]:
-            best[sampler] = {**({name: value} if name else {}), "reencoded_frechet": frechet,
-                             "reencoded_precision": precision, "reencoded_recall": recall}
+            best[sampler] = {**({name: value} if name else {}), "reencoded_frechet": frechet}
     return best
 
 
@@ -98,7 +97,7 @@ def write_tree(root: Path, *, metrics=None, sampling_rows=SAMPLING_ROWS, pairs=P
                for m, v in zip(("nn_median", "ratio_to_real", "near_copy_fraction"), values)])
     mixture = metrics["sample"].get("best_mixture")
     fit = {} if mixture is None else {**{m: mixture[m] for m in report.MIXTURE_KEYS[1:]}, "converged": 1}
-    write_csv(plots / "mixture_fit.csv", ("setting", "sampler", "param", "value", "metric", "score"),
+    write_csv(plots / "density_fit.csv", ("setting", "sampler", "param", "value", "metric", "score"),
               [(f"mixture k={mixture['k']}", "mixture", "k", mixture["k"], m, v) for m, v in fit.items()])
     write_csv(plots / "radius_by_b.csv", ("b", "metric", "score"),
               [(b, m, v) for b, ratio, distance in ((1.0, 0.8, 2.5), (1.5, 1.2, 1.1), (2.0, 1.6, 3.0))
@@ -219,6 +218,17 @@ def test_another_sampler_wins_the_frechet_comparison(tmp_path):
     doc, _, _ = build(write_tree(tmp_path, sampling_rows=rows))
     assert "comes from normal scale=1: 2.50, 1.25× the real baseline's 2.00" in finding(doc, "samplers")
     assert "samplers that model them 2.50 (normal scale=1)" in finding(doc, "intervals")
+
+
+def test_a_winner_that_copies_is_named_so_and_the_best_new_faces_come_from_another(tmp_path):
+    """mixture k=4 wins on Fréchet distance, but 30% of its vectors are near-copies: the verdict
+    names the best setting with at most 5% (intervals fact=2, not the copying winner nor normal)."""
+    copies = {**NEAR_COPIES, "mixture k=4": (0.5, 0.2, 0.3), "normal scale=1": (1.0, 0.5, 0.06)}
+    text = finding(build(write_tree(tmp_path / "a", near_copies=copies))[0], "samplers")
+    assert "comes from mixture k=4" in text and "But 30.0% of its vectors are near-copies" in text
+    assert "come from intervals fact=2: Fréchet distance 40.0, 20.0× the real baseline's" in text
+    plain = finding(build(write_tree(tmp_path / "b"))[0], "samplers")  # the winner copies 3%: no caveat
+    assert "near-copies" not in plain
 
 
 def test_intervals_finding_and_the_cost_of_ignoring_correlations(tree):
@@ -368,7 +378,7 @@ def test_a_missing_image_folder_is_an_input_error(tree):
     ("metrics/train.json", json.dumps({"train_loss": 0.1, "val_loss": 0.1}), "one top-level key 'train'"),
     ("metrics/geometry.json", json.dumps({"geometry": {"core_radius": 1.0}}), "geometry.centre_norm must be a number"),
     ("metrics/stats.json", json.dumps({"stats": {**METRICS["stats"], "median_hw": "wide"}}), "stats.median_hw"),
-    ("metrics/sampling.json", json.dumps({"sampling": {"real": {"reencoded_frechet": 1.0}}}), "sampling.real"),
+    ("metrics/sampling.json", json.dumps({"sampling": {"real": {"reencoded_precision": 1.0}}}), "sampling.real"),
     ("plots/pairs_above.csv", "threshold,sample\n0.5,3\n", "no column 'full'"),
     ("plots/sampling.csv", ",".join(SAMPLING_COLUMNS) + "\nreal,real,,,high,1,2,0.9,0.8\n", "'in_core': 'high'"),
     ("plots/radius_by_b.csv", "b,metric,score\n1,radius_distance,2.0\n", "uniform_radius_ratio"),

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 
 from latentspace import samplers
 from latentspace.geometry import PrincipalAxes, principal_axes
@@ -227,6 +228,80 @@ def test_too_many_components_score_their_own_vectors_far_above_held_out_ones():
     assert abs(gaps[1]) < 0.5 < 5 < gaps[40]
 
 
+# --- kernel density (the RAE authors' ex-post KDE) ----------------------------------------------
+
+def test_kernel_density_draws_are_training_vectors_plus_isotropic_noise():
+    """Far-apart training vectors: each draw's nearest is its kernel's centre, and the offsets are
+    N(0, h^2 I) (mean 0, variance h^2 per axis, uncorrelated), the centres picked uniformly."""
+    centres = np.repeat(np.arange(5.0)[:, None], 4, axis=1) * 100.0  # 5 vectors, 4-D, 200 apart
+    h = 0.7
+    kde = fitted(samplers.KernelDensity(h), cloud_of(centres))
+    z = kde.draw(np.random.default_rng(1), 20_000).astype(np.float64)
+    nearest = np.argmin(((z[:, None] - centres[None]) ** 2).sum(axis=2), axis=1)
+    offsets = z - centres[nearest]
+    assert np.abs(offsets.mean(axis=0)).max() < 0.02
+    np.testing.assert_allclose(np.cov(offsets.T), h**2 * np.eye(4), atol=0.02)
+    assert np.abs(np.bincount(nearest, minlength=5) / len(z) - 0.2).max() < 0.01
+
+
+def naive_kde_log_density(centres, h, queries):
+    """Reference: log (1/n sum_i N(q | x_i, h^2 I)), one query at a time, by log-sum-exp."""
+    d = centres.shape[1]
+    return np.array([logsumexp(-((q - centres) ** 2).sum(axis=1) / (2 * h * h)) - math.log(len(centres))
+                     - d / 2 * math.log(2 * math.pi * h * h) for q in queries])
+
+
+def test_kernel_density_log_likelihood_matches_the_definition_and_scikit_learn():
+    from sklearn.neighbors import KernelDensity as Reference
+
+    rng = np.random.default_rng(4)
+    z, queries = rng.normal(size=(300, 6)), rng.normal(size=(40, 6)) * 1.5
+    for h in (0.05, 0.4, 2.0):
+        kde = fitted(samplers.KernelDensity(h, fit_rows=200), cloud_of(z))
+        centres = np.asarray(z, dtype=np.float32)[kde.rows_].astype(np.float64)
+        ours = kde.log_likelihood(queries, chunk_rows=7)
+        np.testing.assert_allclose(ours, naive_kde_log_density(centres, h, queries), rtol=1e-9)
+        if h == 2.0:  # scikit-learn agrees while its kernel sums do not underflow
+            np.testing.assert_allclose(ours, Reference(bandwidth=h).fit(centres).score_samples(queries), rtol=1e-9)
+    with pytest.raises(RuntimeError, match="fit the sampler"):
+        samplers.KernelDensity(0.5).log_likelihood(queries)
+
+
+def test_a_narrow_kernel_density_copies_its_vectors():
+    """Fitted vectors score their own kernel: the gap to held-out ones grows as h shrinks."""
+    rng = np.random.default_rng(2)
+    z, held_out = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))
+    gaps = []
+    for h in (1.0, 0.3, 0.1):
+        kde = fitted(samplers.KernelDensity(h), cloud_of(z))
+        gaps.append(kde.log_likelihood(z[kde.rows_]).mean() - kde.log_likelihood(held_out).mean())
+    assert 0 < gaps[0] < gaps[1] < gaps[2] and gaps[2] > 50
+
+
+# --- densities of the normals: against scipy ----------------------------------------------------
+
+def test_normal_log_likelihoods_match_scipy():
+    from scipy.stats import multivariate_normal
+
+    full_rank = PrincipalAxes(OFFSET, ROTATION, VARIANCES + 0.5)  # the known normal has a flat axis
+    cloud = cloud_of(known_cloud().z, full_rank)
+    z = np.asarray(cloud.z[:30], dtype=np.float64) * 1.2
+    for scale in (0.5, 1.0):
+        normal = fitted(samplers.MultivariateNormal(scale), cloud)
+        covariance = ROTATION @ np.diag(VARIANCES + 0.5) @ ROTATION.T
+        np.testing.assert_allclose(normal.log_likelihood(z), multivariate_normal(OFFSET, scale**2 * covariance)
+                                   .logpdf(z), rtol=1e-9)
+        independent = fitted(samplers.IndependentGaussian(scale), cloud)
+        np.testing.assert_allclose(independent.log_likelihood(z), multivariate_normal(
+            cloud.mean, np.diag((scale * cloud.std) ** 2)).logpdf(z), rtol=1e-9)
+
+
+def test_samplers_without_a_density_say_so(cloud):
+    for sampler in (samplers.UniformBox(1.0), samplers.UniformIntervals(1.0), samplers.PrincipalAxesSampler(2.0),
+                    samplers.Neighbourhood(0.5)):
+        assert fitted(sampler, cloud).log_likelihood(np.asarray(cloud.z[:3])) is None
+
+
 # --- neighbourhood (micro-correlations) --------------------------------------------------------
 
 def test_neighbourhood_points_lie_between_a_real_vector_and_a_near_neighbour():
@@ -263,12 +338,13 @@ def test_neighbourhood_k_must_be_below_the_number_of_vectors():
 
 EVERY = [samplers.UniformBox(1.0), samplers.UniformIntervals(1.0), samplers.IndependentGaussian(1.0),
          samplers.MultivariateNormal(1.0), samplers.PrincipalAxesSampler(2.0),
-         samplers.GaussianMixture(2, fit_rows=1000, max_iter=200), samplers.Neighbourhood(0.5, k=3)]
+         samplers.GaussianMixture(2, fit_rows=1000, max_iter=200), samplers.KernelDensity(0.5, fit_rows=1000),
+         samplers.Neighbourhood(0.5, k=3)]
 
 
 def test_the_registry_lists_every_sampler_in_order():
     assert list(samplers.SAMPLERS) == ["uniform", "intervals", "gaussian", "normal", "principal_axes",
-                                       "mixture", "neighbourhood"]
+                                       "mixture", "kde", "neighbourhood"]
     assert [type(s) for s in EVERY] == list(samplers.SAMPLERS.values())
 
 

@@ -88,7 +88,10 @@ def table_rows(results: dict[str, dict]) -> tuple[list[str], list[list]]:
     return header, [[name, *scores.values()] for name, scores in flat.items()]
 
 
-HEADLINE_KEYS = ("reencoded_frechet", "reencoded_precision", "reencoded_recall")
+# A sampler's headline: its best setting's value and the score that chose it. Precision, recall and
+# every other score of every setting are rows of plots/sampling_scores.csv, so a new sampler adds
+# two numbers to `dvc metrics show` and `dvc exp show`, not five.
+HEADLINE_KEYS = ("reencoded_frechet",)
 
 
 def best_per_sampler(scores: dict[str, dict[str, float]], samplers: dict[str, tuple[str, str, object]]) -> dict:

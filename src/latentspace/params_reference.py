@@ -262,11 +262,16 @@ DESCRIPTIONS: dict[str, str] = {
                                         "deviations (parts IX, X); small values keep to the middle.",
     "sample.mixture.k": "Components k of a Gaussian mixture with full covariances fitted to the training vectors "
                         "(the RAE paper's ex-post density), one setting per value, each scored in "
-                        "plots/mixture_fit.csv.",
+                        "plots/density_fit.csv.",
     "sample.mixture.fit_rows": "The mixture's EM runs on a seeded draw of at most this many training vectors, all "
                                "when there are fewer; their mean log-likelihood (nats) is log_likelihood_fitted.",
     "sample.mixture.max_iter": "Most EM iterations per mixture fit; one that has not converged by then warns and "
-                               "shows converged = 0 in plots/mixture_fit.csv.",
+                               "shows converged = 0 in plots/density_fit.csv.",
+    "sample.kde.bandwidth": "Standard deviations h (latent units) of the Gaussian kernels: each vector is a "
+                            "training vector plus N(0, h^2 I). Small h copies training vectors; plots/density_fit.csv "
+                            "scores each h on held-out vectors.",
+    "sample.kde.fit_rows": "The kernels sit on a seeded draw of at most this many training vectors, all when there "
+                           "are fewer; the fitted-vector log-likelihood is scored on them.",
     "sample.neighbourhood.t_max": "Vectors x + t (y - x), x a training vector, y one of its k nearest, "
                                   "t ~ U(0, t_max): 1 reaches the neighbour, small values make near-copies.",
     "sample.neighbourhood.k": "Nearest other training vectors among which the neighbourhood sampler picks y.",

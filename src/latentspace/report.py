@@ -42,8 +42,9 @@ COPY_SHARE = 0.05        # a sampler setting "copies" when more of its vectors t
 OVERFIT_MARGIN = 0.10    # held-out loss above (1 + margin) x training loss: the model overfits
 SERIES_B_RANGE = (1.0, 2.0)   # part II: uniform [-b, b] vectors have about the right length for b here
 INDEPENDENT = ("uniform", "intervals", "gaussian")          # samplers that ignore correlations
-CORRELATED = ("normal", "principal_axes", "mixture")        # samplers that model them
-HEADLINE = ("reencoded_frechet", "reencoded_precision", "reencoded_recall")
+CORRELATED = ("normal", "principal_axes", "mixture", "kde")  # samplers that model them
+HEADLINE = ("reencoded_frechet",)  # metrics/sampling.json: each sampler's best setting, by this score
+QUALITY = ("reencoded_frechet", "reencoded_precision", "reencoded_recall")  # plots/sampling.csv, every setting
 DIGITS = 3               # significant digits of every measured number in the report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -220,9 +221,9 @@ SETTING = {"setting": str, "sampler": str, "param": str, "value": "number?"}
 SCORES = {"metric": str, "score": "number?"}
 # Every plot-data file the report reads (under --plots), with the columns it uses and their types.
 TABLE_COLUMNS = {
-    "sampling.csv": {**SETTING, "in_core": float, "latent_frechet": float, **{k: float for k in HEADLINE}},
+    "sampling.csv": {**SETTING, "in_core": float, "latent_frechet": float, **{k: float for k in QUALITY}},
     "near_copies.csv": {**SETTING, **SCORES},
-    "mixture_fit.csv": {**SETTING, **SCORES},
+    "density_fit.csv": {**SETTING, **SCORES},
     "radius_by_b.csv": {"b": float, **SCORES},
     "uniform_core.csv": {"b": float, **SCORES},
     "variance_targets.csv": {"target": float, **SCORES},
@@ -233,7 +234,7 @@ TABLE_COLUMNS = {
 # Long-format tables: the metrics every row key must have (key column, metrics), and never empty.
 TABLE_METRICS = {
     "near_copies.csv": ("setting", ("nn_median", "ratio_to_real", "near_copy_fraction")),
-    "mixture_fit.csv": ("setting", ("log_likelihood_fitted", "log_likelihood_holdout", "overfit_gap")),
+    "density_fit.csv": ("setting", ("log_likelihood_fitted", "log_likelihood_holdout", "overfit_gap")),
     "radius_by_b.csv": ("b", ("uniform_radius_ratio", "radius_distance")),
     "uniform_core.csv": ("b", ("in_core",)),
     "variance_targets.csv": ("target", ("axes",)),
@@ -679,19 +680,50 @@ def neighbours_finding(neighbours: dict, copies: dict) -> str:
                                                                   if ratio < 1 else "."))
 
 
-def samplers_finding(sampling: dict, mixture: dict | None) -> str:
-    """Which sampler's re-encoded faces are nearest held-out ones, against the real baseline."""
+def setting_row(rows: list[dict], kind: str, entry: dict) -> dict:
+    """The ``plots/sampling.csv`` row of a sampler's best setting (``real``: the baseline's)."""
+    label = "real" if kind == "real" else setting_label(kind, entry)
+    found = [r for r in rows if r["setting"] == label]
+    if len(found) != 1:
+        raise InputError(f"plots/sampling.csv: no single row for setting {label!r}, the best of sampling.{kind} in "
+                         "metrics/sampling.json; re-run evaluate (dvc repro)")
+    return found[0]
+
+
+def new_faces_verdict(winner: str, rows: list[dict], copies: dict, real: float) -> str:
+    """If the lowest Fréchet distance belongs to a setting that copies (more than COPY_SHARE of its
+    vectors are near-copies), the best setting that does not: the best new faces."""
+    share = copies.get(winner, {}).get("near_copy_fraction")
+    if share is None or share <= COPY_SHARE:
+        return ""
+    text = (f" But {pct(share)} of its vectors are near-copies of training vectors (Neighbours above): it "
+            "reproduces faces rather than making new ones.")
+    new = [r for r in rows if r["setting"] in copies and copies[r["setting"]]["near_copy_fraction"] <= COPY_SHARE]
+    if not new:
+        return text + f" Every setting makes more than {param_pct(COPY_SHARE)} near-copies."
+    top = min(new, key=lambda r: r["reencoded_frechet"])
+    return text + (f" The best new faces, among the settings with at most {param_pct(COPY_SHARE)} near-copies, come "
+                   f"from {top['setting']}: Fréchet distance {fmt(top['reencoded_frechet'])}, "
+                   f"{times(top['reencoded_frechet'] / real)} the real baseline's.")
+
+
+def samplers_finding(sampling: dict, mixture: dict | None, rows: list[dict], copies: dict | None = None) -> str:
+    """Which sampler's re-encoded faces are nearest held-out ones, against the real baseline, and
+    which setting does best among those that do not copy training vectors (``copies``: the
+    neighbours stage's ``near_copies.csv`` by setting)."""
     real = sampling["real"]
     ranked = samplers_by_frechet(sampling)
     if not ranked:
         return "No sampler is on (params sample)."
     (kind, best), rest = ranked[0], ranked[1:]
     ratio = best["reencoded_frechet"] / real["reencoded_frechet"]
+    mine, theirs = setting_row(rows, kind, best), setting_row(rows, "real", real)
     text = (f"The lowest re-encoded Fréchet distance comes from {setting_label(kind, best)}: "
             f"{fmt(best['reencoded_frechet'])}, {times(ratio)} the real baseline's {fmt(real['reencoded_frechet'])} "
             f"(training vectors, decoded, re-encoded and compared with the held-out vectors the same way). Its "
-            f"precision is {fmt(best['reencoded_precision'])} and its recall {fmt(best['reencoded_recall'])}, against "
-            f"{fmt(real['reencoded_precision'])} and {fmt(real['reencoded_recall'])} for the training vectors.")
+            f"precision is {fmt(mine['reencoded_precision'])} and its recall {fmt(mine['reencoded_recall'])}, against "
+            f"{fmt(theirs['reencoded_precision'])} and {fmt(theirs['reencoded_recall'])} for the training vectors.")
+    text += new_faces_verdict(setting_label(kind, best), rows, copies or {}, real["reencoded_frechet"])
     if rest:
         second, last = rest[0], rest[-1]
         text += (f" Next: {setting_label(*second)} ({fmt(second[1]['reencoded_frechet'])}); farthest: "
@@ -784,7 +816,7 @@ def intervals_section(inp: Inputs, cfg: Settings):
     mine = [r for r in rows if r["sampler"] == "intervals"]
     table = Table("The interval sampler's settings", inp.sources["sampling.csv"],
                   ("setting", "in core", "Fréchet (re-encoded)", "precision", "recall"),
-                  tuple((r["setting"], r["in_core"], *(r[k] for k in HEADLINE)) for r in mine))
+                  tuple((r["setting"], r["in_core"], *(r[k] for k in QUALITY)) for r in mine))
     return intervals_finding(inp.metrics["sampling"], rows, cfg), (), (table,) if mine else ()
 
 
@@ -831,23 +863,23 @@ def neighbours_section(inp: Inputs, cfg: Settings):
 def samplers_section(inp: Inputs, cfg: Settings):
     sampling, mixture = inp.metrics["sampling"], inp.metrics["sample"].get(MIXTURE)
     real = sampling["real"]["reencoded_frechet"]
+    rows = inp.tables["sampling.csv"]
     best = Table("Each sampler's best setting (lowest re-encoded Fréchet distance)", inp.sources["sampling"],
                  ("sampler", "best setting", "Fréchet", "× real", "precision", "recall"),
                  tuple((k, setting_label(k, e), e["reencoded_frechet"], e["reencoded_frechet"] / real,
-                        e["reencoded_precision"], e["reencoded_recall"])
+                        setting_row(rows, k, e)["reencoded_precision"], setting_row(rows, k, e)["reencoded_recall"])
                        for k, e in [("real", sampling["real"]), *samplers_by_frechet(sampling)]))
-    rows = inp.tables["sampling.csv"]
     extra = ["fid"] if rows and "fid" in rows[0] else []
     every = Table(f"Every setting (in core: Mahalanobis distance within the central "
                   f"{param_pct(cfg.sampler_core_quantile)} of the held-out vectors')",
                   inp.sources["sampling.csv"],
                   ("setting", "in core", "Fréchet (latent)", "Fréchet (re-encoded)", "precision", "recall", *extra),
-                  tuple((r["setting"], r["in_core"], r["latent_frechet"], *(r[k] for k in HEADLINE),
+                  tuple((r["setting"], r["in_core"], r["latent_frechet"], *(r[k] for k in QUALITY),
                          *(float(r[k]) if r[k] else None for k in extra)) for r in rows))
     tables = (best, every)
-    if inp.tables["mixture_fit.csv"]:
-        tables += (_long_table(inp, "mixture_fit.csv", "setting",
-                               "Gaussian mixtures fitted ex post (log-likelihoods: mean per vector)", "setting"),)
+    if inp.tables["density_fit.csv"]:
+        tables += (_long_table(inp, "density_fit.csv", "setting",
+                               "Densities fitted ex post: mean log-likelihood per vector (nats) of the vectors fitted to and of held-out ones", "setting"),)
     shown = [("real", sampling["real"]), *samplers_by_frechet(sampling)[:1]]  # the baseline and the winner
     numbers = tuple(Number(f"Re-encoded Fréchet distance, {setting_label(kind, e)}", e["reencoded_frechet"],
                            inp.sources["sampling"], f"sampling.{kind}.reencoded_frechet") for kind, e in shown)
@@ -856,7 +888,8 @@ def samplers_section(inp: Inputs, cfg: Settings):
                          (("k", "Mixture components k"),
                           ("log_likelihood_holdout", "Mixture held-out log-likelihood (mean per vector)"),
                           ("overfit_gap", "Mixture overfit gap")))
-    return samplers_finding(sampling, mixture), numbers, tables
+    copies = pivot(inp.tables["near_copies.csv"], "setting")
+    return samplers_finding(sampling, mixture, rows, copies), numbers, tables
 
 
 BUILDERS: dict[str, Callable] = {

@@ -17,6 +17,7 @@ from latentspace.params import invalid
 from latentspace.samplers.base import LatentCloud, Sampler
 from latentspace.samplers.gaussian import IndependentGaussian
 from latentspace.samplers.intervals import UniformIntervals, uniform_intervals
+from latentspace.samplers.kde import KernelDensity
 from latentspace.samplers.mixture import GaussianMixture
 from latentspace.samplers.neighbourhood import Neighbourhood
 from latentspace.samplers.normal import MultivariateNormal
@@ -26,13 +27,13 @@ from latentspace.samplers.uniform import UniformBox, uniform_box
 __all__ = [
     "SAMPLERS", "LatentCloud", "Sampler", "draw_setting", "setting_rng", "settings_from_params",
     "uniform_box", "uniform_intervals", "UniformBox", "UniformIntervals", "IndependentGaussian",
-    "MultivariateNormal", "PrincipalAxesSampler", "GaussianMixture", "Neighbourhood",
+    "MultivariateNormal", "PrincipalAxesSampler", "GaussianMixture", "KernelDensity", "Neighbourhood",
 ]
 
 # kind -> class, from the blind box to the data-hugging neighbourhood (the order of the outputs)
 SAMPLERS: dict[str, type[Sampler]] = {cls.kind: cls for cls in (
     UniformBox, UniformIntervals, IndependentGaussian, MultivariateNormal, PrincipalAxesSampler,
-    GaussianMixture, Neighbourhood,
+    GaussianMixture, KernelDensity, Neighbourhood,
 )}
 
 

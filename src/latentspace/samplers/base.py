@@ -153,6 +153,16 @@ class Sampler(ABC):
         assert z.shape == (n, self.latent_dim), (z.shape, n, self.latent_dim)
         return z
 
+    def log_likelihood(self, z: np.ndarray) -> np.ndarray | None:
+        """Log density (nats) of each row of ``z`` (n, latent_dim) under the fitted recipe: shape (n,).
+
+        None for a recipe without a density that is finite on real vectors (a bounded box, steps
+        between neighbours). The ``sample`` stage compares the vectors a density was fitted to
+        with held-out ones (plots/density_fit.csv): a density that learnt its vectors by heart
+        scores them far higher.
+        """
+        return None
+
     @abstractmethod
     def _fit(self, cloud: LatentCloud, rng: np.random.Generator) -> None:
         """Store what ``_draw`` needs; may use ``rng`` (e.g. to pick rows)."""

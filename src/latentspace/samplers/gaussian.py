@@ -26,3 +26,9 @@ class IndependentGaussian(Sampler):
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.mean + rng.standard_normal((n, len(self.mean))) * (self.value * self.std)
+
+    def log_likelihood(self, z: np.ndarray) -> np.ndarray:
+        """Sum over components of each one's normal log density: shape (n,), float64."""
+        from scipy.stats import norm
+
+        return norm.logpdf(np.asarray(z, dtype=np.float64), self.mean, self.value * self.std).sum(axis=1)

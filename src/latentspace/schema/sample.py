@@ -12,6 +12,7 @@ SECTION = {
     "principal_axes": {"truncation": ListOf(FLOAT_POS, min_len=0)},
     "mixture": {"k": ListOf(Number(int, 1, 100), min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES),
                 "max_iter": Number(int, 1, EM_ITER_MAX)},
+    "kde": {"bandwidth": ListOf(FLOAT_POS, min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES)},
     "neighbourhood": {"t_max": ListOf(Number(float, 0, 1, low_open=True), min_len=0), "k": Number(int, 1, 64)},
 }
 
