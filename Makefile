@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(RUN) python bench/bench_encode.py
 	$(RUN) python bench/bench_scale.py --n 8192 --baseline-n 4096 --encode-batch-size 1024 --out bench/results/scale_cpu.json
 	$(RUN) python bench/bench_stats_correlate.py
+	$(RUN) python bench/bench_samplers.py
 	$(RUN) python bench/bench_repro.py --mode once --out bench/results/repro_once.json
 
 clean:

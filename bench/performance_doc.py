@@ -294,6 +294,23 @@ def stats_correlate_row(r: dict, name: str = "stats_correlate.json") -> str:
                         name, "stats_correlate.json")])
 
 
+def samplers_row(r: dict, name: str = "samplers.json") -> str:
+    """Row of ``bench_samplers.py``: every sampler's fit + draw (and density scoring) against the mixture's."""
+    base = r["baseline"]
+    cells = [f"{s['sampler']} {fmt(s['fit_s'] + s['draw_s'])} s"
+             + (f" + {fmt(s['log_likelihood_s'])} s scoring" if "log_likelihood_s" in s else "") for s in r["results"]]
+    ratios = [f"{s['sampler']} {ratio((s['fit_s'] + s['draw_s']) / (base['fit_s'] + base['draw_s']))}"
+              for s in r["results"] if s["sampler"] != "mixture"]
+    return row([f"sampler fit + draw of {r['n_draw']:,} vectors, {r['n']:,} x {r['dim']} training vectors; density "
+                f"scoring of {r['scored']:,} held-out and {r['scored']:,} fitted ({report_link(name)})",
+                "every sampler within the default run's budget",
+                "fit + draw against the 10-component mixture's "
+                f"({fmt(base['fit_s'] + base['draw_s'])} s): " + ", ".join(ratios),
+                "; ".join(cells), machine_cell(r["machine"]),
+                command("bench_samplers.py", [("--n", r["n"], 170_000), ("--dim", r["dim"], 256),
+                                              ("--scored", r["scored"], 2000)], name, "samplers.json")])
+
+
 def repro_row(r: dict, name: str = "repro_once.json") -> str:
     """Row of ``bench_repro.py --mode once``: `dvc repro` from scratch and with nothing changed."""
     g, ok = r["goals"], r["met"] or {}
@@ -318,6 +335,7 @@ CURRENT = [
     ("encode.json", encode_row),
     ("scale_cpu.json", scale_row),
     ("stats_correlate.json", stats_correlate_row),
+    ("samplers.json", samplers_row),
     ("repro_once.json", repro_row),
 ]
 
