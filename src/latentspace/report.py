@@ -864,7 +864,8 @@ def samplers_section(inp: Inputs, cfg: Settings):
     sampling, mixture = inp.metrics["sampling"], inp.metrics["sample"].get(MIXTURE)
     real = sampling["real"]["reencoded_frechet"]
     rows = inp.tables["sampling.csv"]
-    best = Table("Each sampler's best setting (lowest re-encoded Fréchet distance)", inp.sources["sampling"],
+    best = Table("Each sampler's best setting (lowest re-encoded Fréchet distance; its precision and recall from "
+                 "plots/sampling.csv)", inp.sources["sampling"],
                  ("sampler", "best setting", "Fréchet", "× real", "precision", "recall"),
                  tuple((k, setting_label(k, e), e["reencoded_frechet"], e["reencoded_frechet"] / real,
                         setting_row(rows, k, e)["reencoded_precision"], setting_row(rows, k, e)["reencoded_recall"])
