@@ -51,8 +51,8 @@ def bench(setting: samplers.Sampler, cloud: samplers.LatentCloud, held_out: np.n
     _, fit = timed(lambda: setting.fit(cloud, rng))
     _, draw = timed(lambda: setting.draw(rng, n_draw))
     row = {"setting": repr(setting), "fit_s": round(fit, 3), "draw_s": round(draw, 3)}
-    fitted_rows = getattr(setting, "rows_", np.arange(len(cloud.z)))[: len(held_out)]
-    scored, seconds = timed(lambda: setting.log_likelihood(np.asarray(cloud.z[fitted_rows])))
+    fitted = np.asarray(setting.fitted_vectors(cloud.z)[: len(held_out)])
+    scored, seconds = timed(lambda: setting.log_likelihood(fitted))
     if scored is not None:
         _, held = timed(lambda: setting.log_likelihood(held_out))
         row["log_likelihood_s"] = round(seconds + held, 3)

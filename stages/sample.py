@@ -18,10 +18,9 @@ from latentspace.sample_sets import SETTING_KEYS, setting_keys
 
 
 def density_fit(sampler: samplers.Sampler, z, z_holdout) -> dict | None:
-    """Mean log density (nats per vector) of the vectors a sampler was fitted to (its ``rows_``, or
-    all training vectors) and of held-out ones; None for a sampler without a density."""
-    rows = getattr(sampler, "rows_", None)
-    fitted_vectors = z if rows is None else z[rows]
+    """Mean log density (nats per vector) of the vectors a sampler was fitted to and of held-out
+    ones; None for a sampler without a density."""
+    fitted_vectors = sampler.fitted_vectors(z)
     fitted = sampler.log_likelihood(fitted_vectors)
     if fitted is None:
         return None

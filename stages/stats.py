@@ -35,9 +35,10 @@ def main():
 
     z = load_latents(args.z)
     n, dim = z.shape
-    check_bins(p["bin_width"], float(np.min(z)), float(np.max(z)))
+    value_range = float(np.min(z)), float(np.max(z))
+    check_bins(p["bin_width"], *value_range)
     mean, std = stats.component_moments(z)
-    centres, counts = stats.binned_counts(z, p["bin_width"])
+    centres, counts = stats.binned_counts(z, p["bin_width"], value_range=value_range)
     mu, hw = stats.peak_and_halfwidth(centres, counts, p["bin_width"])
     dominant = stats.dominant_components(mu, hw, **p["dominant"])
 

@@ -281,8 +281,6 @@ DOWNLOAD_MAX = 2**40  # bytes of one mirrored file (1 TiB): CelebA's image zip i
 FLOAT_MAX = 1e9  # magnitude of every float: finite is not enough, since NumPy's uniform refuses a range
 #                  of 1.8e308 (OverflowError) and squares overflow from 1.3e154; no setting needs 10^9
 
-INT_POS, INT_NONNEG = Number(int, 1), Number(int, 0)  # unbounded: a new key needs a bounded Number
-#                                                     (tests/test_params_fuzz.py checks every int key has one)
 FLOAT_POS = Number(float, 0, FLOAT_MAX, low_open=True)
 UNIT = Number(float, 0, 1)  # thresholds on |r| and fractions
 SEED = Number(int, 0, SEED_MAX)

@@ -868,8 +868,9 @@ def samplers_section(inp: Inputs, cfg: Settings):
                  "plots/sampling.csv)", inp.sources["sampling"],
                  ("sampler", "best setting", "Fréchet", "× real", "precision", "recall"),
                  tuple((k, setting_label(k, e), e["reencoded_frechet"], e["reencoded_frechet"] / real,
-                        setting_row(rows, k, e)["reencoded_precision"], setting_row(rows, k, e)["reencoded_recall"])
-                       for k, e in [("real", sampling["real"]), *samplers_by_frechet(sampling)]))
+                        r["reencoded_precision"], r["reencoded_recall"])
+                       for k, e in [("real", sampling["real"]), *samplers_by_frechet(sampling)]
+                       for r in [setting_row(rows, k, e)]))
     extra = ["fid"] if rows and "fid" in rows[0] else []
     every = Table(f"Every setting (in core: Mahalanobis distance within the central "
                   f"{param_pct(cfg.sampler_core_quantile)} of the held-out vectors')",

@@ -56,7 +56,7 @@ def component_moments(z: np.ndarray, *, chunk_rows: int = 4096) -> tuple[np.ndar
 
 
 def binned_counts(
-    z: np.ndarray, bin_width: float, *, chunk_rows: int = 4096
+    z: np.ndarray, bin_width: float, *, chunk_rows: int = 4096, value_range: tuple[float, float] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of every component on the common grid of bins centred on multiples of ``bin_width``.
 
@@ -68,6 +68,8 @@ def binned_counts(
     chunk_rows : int
         Rows per chunk; memory is two 8-byte chunks (4096 x 256: 16 MiB). The counts do not
         depend on it.
+    value_range : (float, float), optional
+        ``(z.min(), z.max())`` when the caller has them already: no second pass over ``z``.
 
     Returns
     -------
@@ -80,7 +82,8 @@ def binned_counts(
     n, dim = z.shape
     # The bin index never decreases with the value, so the lowest and highest bins are those
     # of the extreme values: found in z's own dtype, without a converting pass.
-    lo, hi = int(_bin_index(np.min(z), bin_width)), int(_bin_index(np.max(z), bin_width))
+    low, high = value_range if value_range is not None else (np.min(z), np.max(z))
+    lo, hi = int(_bin_index(low, bin_width)), int(_bin_index(high, bin_width))
     n_bins = hi - lo + 1
     counts = np.zeros(dim * n_bins, dtype=np.int64)
     offset = np.arange(dim) * n_bins - lo  # one bincount over (component, bin) pairs

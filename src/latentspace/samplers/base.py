@@ -153,6 +153,12 @@ class Sampler(ABC):
         assert z.shape == (n, self.latent_dim), (z.shape, n, self.latent_dim)
         return z
 
+    def fitted_vectors(self, z: np.ndarray) -> np.ndarray:
+        """The rows of the training vectors ``z`` the recipe was fitted to: its seeded subset
+        ``rows_`` where it has one (mixture, kde), else all of them."""
+        rows = getattr(self, "rows_", None)
+        return z if rows is None else z[rows]
+
     def log_likelihood(self, z: np.ndarray) -> np.ndarray | None:
         """Log density (nats) of each row of ``z`` (n, latent_dim) under the fitted recipe: shape (n,).
 

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from latentspace.neighbours import reference_rows
 from latentspace.samplers.base import LatentCloud, Sampler
 
 
@@ -34,8 +35,7 @@ class KernelDensity(Sampler):
     defaults: ClassVar[dict[str, int]] = {"fit_rows": 50_000}
 
     def _fit(self, cloud: LatentCloud, rng: np.random.Generator) -> None:
-        n_fit = min(self.options["fit_rows"], len(cloud.z))  # at most (all if fewer)
-        self.rows_ = np.sort(rng.choice(len(cloud.z), size=n_fit, replace=False)).astype(np.int64)
+        self.rows_ = reference_rows(rng, len(cloud.z), self.options["fit_rows"])  # at most (all if fewer)
         self.centres_ = np.asarray(cloud.z[self.rows_], dtype=np.float64)
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from latentspace.neighbours import reference_rows
 from latentspace.params import invalid
 from latentspace.samplers.base import LatentCloud, Sampler
 
@@ -47,8 +48,7 @@ class GaussianMixture(Sampler):
         if k > n_fit:
             raise invalid(self.key(), k, f"must be <= the {n_fit} rows fitted to "
                           f"(min of sample.mixture.fit_rows and the {len(cloud.z)} training vectors)")
-        # sorted rows read a memory map front to back
-        self.rows_ = np.sort(rng.choice(len(cloud.z), size=n_fit, replace=False)).astype(np.int64)
+        self.rows_ = reference_rows(rng, len(cloud.z), n_fit)  # sorted: a memory map is read front to back
         z = np.asarray(cloud.z[self.rows_], dtype=np.float64)
         gmm = SkGaussianMixture(n_components=k, covariance_type="full", max_iter=self.options["max_iter"],
                                 random_state=int(rng.integers(2**31 - 1)))
