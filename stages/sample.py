@@ -25,9 +25,8 @@ def density_fit(sampler: samplers.Sampler, z, z_holdout) -> dict | None:
     if fitted is None:
         return None
     fitted, holdout = float(fitted.mean()), float(sampler.log_likelihood(z_holdout).mean())
-    converged = {"converged": sampler.converged_} if hasattr(sampler, "converged_") else {}
     return {"log_likelihood_fitted": fitted, "log_likelihood_holdout": holdout, "overfit_gap": fitted - holdout,
-            **converged, "n_fitted": len(fitted_vectors)}
+            **sampler.fit_report(), "n_fitted": len(fitted_vectors)}
 
 
 def main():

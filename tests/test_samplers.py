@@ -228,6 +228,39 @@ def test_too_many_components_score_their_own_vectors_far_above_held_out_ones():
     assert abs(gaps[1]) < 0.5 < 5 < gaps[40]
 
 
+def test_chosen_mixture_finds_the_number_of_well_separated_blobs(blobs):
+    """Three blobs: doubling tries 1, 2, 4 (and 8 only if 4 helped), bisection then finds that 3
+    components score as well as 4 on the held-aside vectors, and 2 do not."""
+    for seed in range(3):
+        gmm = fitted(samplers.ChosenMixture(10, validation_rows=1000), blobs, seed=seed)
+        assert len(gmm.weights_) == 3, gmm.search_
+        assert set(gmm.search_) >= {1, 2, 3, 4} and max(gmm.search_) <= 8
+        np.testing.assert_allclose(np.sort(gmm.weights_), np.sort(BLOB_WEIGHTS), atol=0.03)
+        assert len(gmm.rows_) == len(blobs.z) and gmm.fit_report()["components"] == 3
+    assert "chose k = 3" in gmm.label
+
+
+def test_chosen_mixture_search_matches_a_brute_force_one_standard_error_rule():
+    """On overlapping clouds (no clear k), the chosen k is the smallest of the tried ones whose
+    held-aside score is not significantly below the best tried: checked by hand from the fits."""
+    rng = np.random.default_rng(3)
+    z = np.concatenate([rng.normal(loc=c, size=(600, 3)) for c in (0.0, 2.5, 5.0, 7.5)])
+    gmm = fitted(samplers.ChosenMixture(8, validation_rows=600, standard_errors=2.0), cloud_of(rng.permutation(z)))
+    best = max(gmm.search_, key=gmm.search_.get)
+    assert len(gmm.weights_) <= best and gmm.search_[len(gmm.weights_)] <= gmm.search_[best]
+    assert 1 < len(gmm.weights_)
+
+
+def test_chosen_mixture_needs_rows_left_to_fit(blobs):
+    with pytest.raises(ValueError, match=re.escape("sample.mixture_chosen.validation_rows")):
+        fitted(samplers.ChosenMixture(4, fit_rows=100, validation_rows=99), blobs)
+
+
+def test_candidate_doubling_stops_at_k_max():
+    gmm = fitted(samplers.ChosenMixture(1, validation_rows=100), cloud_of(np.random.default_rng(0).normal(size=(400, 2))))
+    assert list(gmm.search_) == [1] and len(gmm.weights_) == 1
+
+
 # --- kernel density (the RAE authors' ex-post KDE) ----------------------------------------------
 
 def test_kernel_density_draws_are_training_vectors_plus_isotropic_noise():
@@ -338,13 +371,14 @@ def test_neighbourhood_k_must_be_below_the_number_of_vectors():
 
 EVERY = [samplers.UniformBox(1.0), samplers.UniformIntervals(1.0), samplers.IndependentGaussian(1.0),
          samplers.MultivariateNormal(1.0), samplers.PrincipalAxesSampler(2.0),
-         samplers.GaussianMixture(2, fit_rows=1000, max_iter=200), samplers.KernelDensity(0.5, fit_rows=1000),
+         samplers.GaussianMixture(2, fit_rows=1000, max_iter=200),
+         samplers.ChosenMixture(4, fit_rows=1000, max_iter=200, validation_rows=200), samplers.KernelDensity(0.5, fit_rows=1000),
          samplers.Neighbourhood(0.5, k=3)]
 
 
 def test_the_registry_lists_every_sampler_in_order():
     assert list(samplers.SAMPLERS) == ["uniform", "intervals", "gaussian", "normal", "principal_axes",
-                                       "mixture", "kde", "neighbourhood"]
+                                       "mixture", "mixture_chosen", "kde", "neighbourhood"]
     assert [type(s) for s in EVERY] == list(samplers.SAMPLERS.values())
 
 
@@ -436,6 +470,8 @@ def test_setting_rng_is_reproducible_and_independent_of_order(cloud):
     ("mixture", 2, {"fit_rows": 0}, "sample.mixture.fit_rows"),
     ("mixture", 2, {"max_iter": 1.5}, "sample.mixture.max_iter"),
     ("mixture", 2, {"n_init": 3}, "sample.mixture.n_init"),
+    ("mixture_chosen", 2, {"standard_errors": 0.0}, "sample.mixture_chosen.standard_errors"),
+    ("mixture_chosen", 2, {"validation_rows": 2.5}, "sample.mixture_chosen.validation_rows"),
     ("neighbourhood", 0.0, {}, "sample.neighbourhood.t_max"),
     ("neighbourhood", 1.5, {}, "sample.neighbourhood.t_max"),
     ("neighbourhood", 0.5, {"k": 0}, "sample.neighbourhood.k"),

@@ -18,7 +18,7 @@ from latentspace.samplers.base import LatentCloud, Sampler
 from latentspace.samplers.gaussian import IndependentGaussian
 from latentspace.samplers.intervals import UniformIntervals, uniform_intervals
 from latentspace.samplers.kde import KernelDensity
-from latentspace.samplers.mixture import GaussianMixture
+from latentspace.samplers.mixture import ChosenMixture, GaussianMixture
 from latentspace.samplers.neighbourhood import Neighbourhood
 from latentspace.samplers.normal import MultivariateNormal
 from latentspace.samplers.principal_axes import PrincipalAxesSampler
@@ -27,13 +27,14 @@ from latentspace.samplers.uniform import UniformBox, uniform_box
 __all__ = [
     "SAMPLERS", "LatentCloud", "Sampler", "draw_setting", "setting_rng", "settings_from_params",
     "uniform_box", "uniform_intervals", "UniformBox", "UniformIntervals", "IndependentGaussian",
-    "MultivariateNormal", "PrincipalAxesSampler", "GaussianMixture", "KernelDensity", "Neighbourhood",
+    "MultivariateNormal", "PrincipalAxesSampler", "GaussianMixture", "ChosenMixture", "KernelDensity",
+    "Neighbourhood",
 ]
 
 # kind -> class, from the blind box to the data-hugging neighbourhood (the order of the outputs)
 SAMPLERS: dict[str, type[Sampler]] = {cls.kind: cls for cls in (
     UniformBox, UniformIntervals, IndependentGaussian, MultivariateNormal, PrincipalAxesSampler,
-    GaussianMixture, KernelDensity, Neighbourhood,
+    GaussianMixture, ChosenMixture, KernelDensity, Neighbourhood,
 )}
 
 

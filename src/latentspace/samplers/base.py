@@ -76,8 +76,9 @@ class Sampler(ABC):
     ----------
     value : float, or int where ``value_type`` is int
         The swept value, key ``sample.<kind>.<param>`` of params.yaml.
-    **options : int
-        The section's other keys (each a positive integer); missing ones take ``defaults``.
+    **options : int or float
+        The section's other keys: a positive integer, or a positive number where the default is
+        a float (a learning rate); missing ones take ``defaults``.
 
     Raises
     ------
@@ -90,7 +91,7 @@ class Sampler(ABC):
     description: ClassVar[str]  # what it draws, e.g. "Gaussian mixture, full covariances"
     value_type: ClassVar[type] = float  # float: value > 0; int: value >= 1
     value_max: ClassVar[float | None] = None  # inclusive upper bound of the value, if any
-    defaults: ClassVar[dict[str, int]] = {}  # the allowed options and their defaults
+    defaults: ClassVar[dict[str, int | float]] = {}  # the allowed options and their defaults
 
     def __init__(self, value, **options):
         self.value = self._checked_value(value)
@@ -98,9 +99,13 @@ class Sampler(ABC):
             if key not in self.defaults:
                 allowed = ", ".join(self.defaults) or "none"
                 raise invalid(self.key(key), option, f"unknown option of sampler '{self.kind}'; allowed: {allowed}")
-            if isinstance(option, bool) or not isinstance(option, (int, np.integer)) or option < 1:
+            if isinstance(self.defaults[key], float):  # a rate: a positive number
+                if isinstance(option, bool) or not isinstance(option, (int, float, np.number)) \
+                        or not np.isfinite(option) or option <= 0:
+                    raise invalid(self.key(key), option, "must be a number > 0")
+            elif isinstance(option, bool) or not isinstance(option, (int, np.integer)) or option < 1:
                 raise invalid(self.key(key), option, "must be an integer >= 1")
-        self.options = {**self.defaults, **{k: int(v) for k, v in options.items()}}
+        self.options = {**self.defaults, **{k: type(self.defaults[k])(v) for k, v in options.items()}}
         self.latent_dim: int | None = None  # set by fit
 
     @classmethod
@@ -158,6 +163,11 @@ class Sampler(ABC):
         ``rows_`` where it has one (mixture, kde), else all of them."""
         rows = getattr(self, "rows_", None)
         return z if rows is None else z[rows]
+
+    def fit_report(self) -> dict:
+        """What the fit itself says, for plots/density_fit.csv beside the scores: e.g. whether
+        EM converged, the number of components chosen, a network's final training loss."""
+        return {}
 
     def log_likelihood(self, z: np.ndarray) -> np.ndarray | None:
         """Log density (nats) of each row of ``z`` (n, latent_dim) under the fitted recipe: shape (n,).

@@ -12,6 +12,9 @@ SECTION = {
     "principal_axes": {"truncation": ListOf(FLOAT_POS, min_len=0)},
     "mixture": {"k": ListOf(Number(int, 1, 100), min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES),
                 "max_iter": Number(int, 1, EM_ITER_MAX)},
+    "mixture_chosen": {"k_max": ListOf(Number(int, 1, 100), min_len=0), "fit_rows": Number(int, 3, MAX_IMAGES),
+                       "max_iter": Number(int, 1, EM_ITER_MAX), "validation_rows": Number(int, 1, MAX_IMAGES),
+                       "standard_errors": Number(float, 0, 100, low_open=True)},
     "kde": {"bandwidth": ListOf(FLOAT_POS, min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES)},
     "neighbourhood": {"t_max": ListOf(Number(float, 0, 1, low_open=True), min_len=0), "k": Number(int, 1, 64)},
 }
