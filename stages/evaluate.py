@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from latentspace import evaluation, neighbours, plots, quality, stats
+from latentspace import bootstrap, evaluation, neighbours, plots, quality, stats
 from latentspace.geometry import load_principal_axes
 from latentspace.io import InputError, check_latent_dim, csv_cell, load_latents, load_npy, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
 from latentspace.params import at_most, invalid, load_params
@@ -79,23 +79,36 @@ def main():
     encoder, decoder = autoencoder.get_layer("encoder"), autoencoder.get_layer("decoder")
     check_latent_dim(args.z, z, decoder.input_shape[-1])
     results, decoded = {}, {}
-    scores = dict(k_precision=p["k_precision"], k_density=p["k_density"])
-    scores["reference_radii"] = evaluation.reference_radii(reference, **scores)
+    resampling = bootstrap.Resampling.draw(p["seed"], len(reference), p["bootstrap"]["resamples"])
+    scores = dict(k_precision=p["k_precision"], k_density=p["k_density"], resampling=resampling,
+                  reference_radii=evaluation.reference_radii(reference, k_precision=p["k_precision"],
+                                                             k_density=p["k_density"]),
+                  reference_normal=bootstrap.ReferenceNormal.of(reference))
     for name, v in tqdm(vectors.items(), desc="decode, re-encode, score", unit="setting", file=sys.stderr):
         images = predict_in_batches(decoder, v, p["batch_size"])
         decoded[name] = images[: p["fid"]["n"]]
         reencoded = predict_in_batches(encoder, images, p["batch_size"])
-        results[name] = {
-            "in_core": quality.fraction_within(pca.mahalanobis(v), *core),
-            "latent": evaluation.set_quality(reference, v, **scores),
-            "reencoded": evaluation.set_quality(reference, reencoded, **scores),
-            "memorisation": neighbours.copy_summary(nn[name], held_nn, quantile=p["near_copy_quantile"]),
-        }
+        results[name] = scored_setting(v, reencoded, reference, nn[name], held_nn, core, pca, scores, p)
     add_fid(results, decoded, args, p)
 
     which = {REAL: (REAL, "", None), **{s.column: (s.sampler, s.param, s.value) for s in sets}}
     save_outputs(args, p, results, reference, vectors, which,
                  labels={REAL: "real: training vectors", **{s.column: s.label for s in sets}})
+
+
+def scored_setting(v, reencoded, reference, nn, held_nn, core, pca, scores: dict, p: dict) -> dict:
+    """Every metric of one setting's vectors ``v`` (n, d) and their re-encodings, and under
+    ``replicates`` the same structure holding each metric's bootstrap replicates (resamples,)."""
+    rows = scores["resampling"].set_rows(len(v))
+    inside = quality.within(pca.mahalanobis(v), *core)
+    latent, latent_replicates = evaluation.set_quality_replicates(reference, v, **scores)
+    again, again_replicates = evaluation.set_quality_replicates(reference, reencoded, **scores)
+    return {"in_core": float(inside.mean()), "latent": latent, "reencoded": again,
+            "memorisation": neighbours.copy_summary(nn, held_nn, quantile=p["near_copy_quantile"]),
+            "replicates": {"in_core": bootstrap.mean_replicates(inside, rows), "latent": latent_replicates,
+                           "reencoded": again_replicates,
+                           "memorisation": neighbours.copy_replicates(nn, held_nn, rows,
+                                                                      quantile=p["near_copy_quantile"])}}
 
 
 def save_outputs(args, p: dict, results: dict, reference, vectors: dict, which: dict, labels: dict) -> None:
@@ -109,15 +122,30 @@ def save_outputs(args, p: dict, results: dict, reference, vectors: dict, which: 
         if name != REAL:
             groups.setdefault(sampler, []).append(name)
     scores = {name: {k: significant(v) for k, v in evaluation.flat_scores(r).items()} for name, r in results.items()}
+    replicates = {name: evaluation.flat_scores(r["replicates"]) for name, r in results.items()}
+    level = p["bootstrap"]["level"]
+    intervals = {name: {k: tuple(map(significant, bootstrap.percentile_interval(v, level))) for k, v in reps.items()}
+                 for name, reps in replicates.items()}
     keys = {name: setting_keys(*which[name]) for name in results}
 
-    # one row per setting (the bar charts), and every number in long format (`dvc plots diff`)
-    save_csv(args.plots / "sampling.csv", [*SETTING_KEYS, *next(iter(scores.values()))],
-             ([*map(csv_cell, keys[name]), *s.values()] for name, s in scores.items()))
-    save_scores_csv(args.plots / "sampling_scores.csv", SETTING_KEYS, ((keys[name], s) for name, s in scores.items()))
+    # one row per setting (the bar charts, each metric's interval in <metric>_low, <metric>_high), and
+    # every number in long format (`dvc plots diff`)
+    metric_names = list(next(iter(scores.values())))
+    bounds = [f"{m}_{end}" for m in metric_names if m in intervals[REAL] for end in ("low", "high")]
+    save_csv(args.plots / "sampling.csv", [*SETTING_KEYS, *metric_names, *bounds],
+             ([*map(csv_cell, keys[name]), *s.values(), *(csv_cell(x) for m in s if m in intervals[name]
+                                                          for x in intervals[name][m])]
+              for name, s in scores.items()))
+    save_scores_csv(args.plots / "sampling_scores.csv", SETTING_KEYS,
+                    ((keys[name], s, intervals[name]) for name, s in scores.items()), intervals=True)
+    save_csv(args.plots / "frechet_differences.csv", ["setting", "versus", "difference", "low", "high"],
+             ([keys[a][0], keys[b][0], *map(csv_cell, map(significant, row))] for a, b, row in
+              bootstrap.pairwise_differences({n: r["reencoded_frechet"] for n, r in replicates.items()},
+                                             {n: s["reencoded_frechet"] for n, s in scores.items()}, level)))
     save_series_csv(args.plots / "sampling_radii.csv", "radius", centres,
                     {(HELD_OUT if n == REAL else keys[n][0]): d for n, d in densities.items()})
-    save_figure(args.plots / "sampling.png", plots.sampling_summary(results, labels=labels, baseline=REAL))
+    save_figure(args.plots / "sampling.png", plots.sampling_summary(results, labels=labels, baseline=REAL,
+                                                                    intervals=intervals, level=level))
     save_figure(args.plots / "sampling_radii.png", plots.radius_histograms(
         centres, densities, groups=groups, labels={**labels, REAL: HELD_OUT}, real=REAL,
         title="Radius |z| of each sampler's vectors over the held-out vectors' (grey)"))

@@ -52,13 +52,16 @@ def test_matches_the_naive_double_loop_exactly_on_random_clouds(k, monkeypatch):
     real = rng.normal(size=(40, 4))
     fake = np.concatenate([rng.normal(0.5, 1.3, size=(25, 4)), real[:5]])  # copies sit on the edges of balls
     real[7] = real[3]  # a duplicate: radius 0 for k=1
-    assert prdc(real, fake, k) == naive_prdc(real, fake, k)
+    # equal up to rounding: density is a mean of counts / k, the naive loop's a total / (k n)
+    assert prdc(real, fake, k) == pytest.approx(naive_prdc(real, fake, k), rel=1e-12, abs=0)
     wide = rng.normal(size=(30, 16)).astype(np.float32)
-    assert prdc(wide, wide[::2] * 1.1 + 0.1, k) == naive_prdc(wide.astype(np.float64), wide[::2] * 1.1 + 0.1, k)
+    assert prdc(wide, wide[::2] * 1.1 + 0.1, k) == pytest.approx(
+        naive_prdc(wide.astype(np.float64), wide[::2] * 1.1 + 0.1, k), rel=1e-12, abs=0)
     # one pass with two neighbourhood sizes: each pair of metrics as its own k defines it
     both = quality.support_metrics(real, fake, k_precision=k, k_density=k + 1)
     wanted = naive_prdc(real, fake, k + 1)
-    assert both == {**naive_prdc(real, fake, k), "density": wanted["density"], "coverage": wanted["coverage"]}
+    assert both == pytest.approx({**naive_prdc(real, fake, k), "density": wanted["density"],
+                                  "coverage": wanted["coverage"]}, rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentspace import quality
+from latentspace import bootstrap, quality
 
 QUALITY_KEYS = ("precision", "recall", "density", "coverage", "frechet")
 
@@ -42,6 +42,41 @@ def set_quality(reference: np.ndarray, vectors: np.ndarray, *, k_precision: int,
                                      real_radii=reference_radii),
            "frechet": quality.frechet_distance_of(reference, vectors)}
     return {key: float(out[key]) for key in QUALITY_KEYS}
+
+
+def set_quality_replicates(reference: np.ndarray, vectors: np.ndarray, *, k_precision: int, k_density: int,
+                           reference_radii: dict[int, np.ndarray], resampling: bootstrap.Resampling,
+                           reference_normal: bootstrap.ReferenceNormal) -> tuple[dict, dict]:
+    """:func:`set_quality` and its bootstrap replicates from one pass over the distances.
+
+    Parameters
+    ----------
+    reference, vectors, k_precision, k_density, reference_radii
+        As :func:`set_quality` (the radii are required: the replicates keep them).
+    resampling : bootstrap.Resampling
+        The replicates' rows of the reference (shared by every set) and of the vectors.
+    reference_normal : bootstrap.ReferenceNormal
+        The reference's fitted normal, for the Fréchet distance and its rows' influences.
+
+    Returns
+    -------
+    metrics : dict
+        As :func:`set_quality`.
+    replicates : dict of str -> ndarray of shape (resamples,)
+        The same keys: each metric on every replicate's rows. Precision and density average
+        over the vectors' rows, recall and coverage over the reference's; the Fréchet distance
+        moves by the mean influence of the drawn rows of both (``bootstrap.frechet_influences``).
+    """
+    rows = quality.support_rows(reference, vectors, k_precision=k_precision, k_density=k_density,
+                                real_radii=reference_radii)
+    set_rows = resampling.set_rows(len(vectors))
+    frechet, vector_influence, reference_influence = bootstrap.frechet_influences(reference_normal, vectors)
+    metrics = {**{key: float(rows[key].mean()) for key in QUALITY_KEYS[:4]}, "frechet": frechet}
+    replicates = {key: bootstrap.mean_replicates(rows[key], set_rows if key in ("precision", "density")
+                                                 else resampling.reference_rows) for key in QUALITY_KEYS[:4]}
+    replicates["frechet"] = (frechet + bootstrap.mean_replicates(vector_influence, set_rows)
+                             + bootstrap.mean_replicates(reference_influence, resampling.reference_rows))
+    return metrics, replicates
 
 
 def reference_radii(reference: np.ndarray, *, k_precision: int, k_density: int) -> dict[int, np.ndarray]:

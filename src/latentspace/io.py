@@ -205,8 +205,8 @@ def save_series_csv(path: str | Path, x_name: str, x: np.ndarray, curves: dict[s
              ([f"{xk:.4f}", name, f"{c[k]:.6g}"] for name, c in curves.items() for k, xk in enumerate(x)))
 
 
-def save_scores_csv(path: str | Path, keys: Sequence[str], rows) -> None:
-    """Every number of a table in long format: columns ``*keys, metric, score``.
+def save_scores_csv(path: str | Path, keys: Sequence[str], rows, *, intervals: bool = False) -> None:
+    """Every number of a table in long format: columns ``*keys, metric, score`` (and ``low, high``).
 
     Parameters
     ----------
@@ -215,9 +215,18 @@ def save_scores_csv(path: str | Path, keys: Sequence[str], rows) -> None:
     rows : iterable of (key values, dict of metric name -> number)
         One entry per setting; each metric becomes one CSV row, so the columns stay the same
         whatever settings a params sweep adds.
+    intervals : bool
+        Each entry of ``rows`` has a third item, a dict of metric name -> (low, high): the
+        metric's interval, written in the columns ``low`` and ``high`` (empty for a metric
+        without one).
     """
-    save_csv(path, [*keys, "metric", "score"],
-             ([*map(csv_cell, ids), metric, csv_cell(score)] for ids, scores in rows for metric, score in scores.items()))
+    if not intervals:
+        save_csv(path, [*keys, "metric", "score"], ([*map(csv_cell, ids), metric, csv_cell(score)]
+                                                   for ids, scores in rows for metric, score in scores.items()))
+        return
+    save_csv(path, [*keys, "metric", "score", "low", "high"],
+             ([*map(csv_cell, ids), metric, csv_cell(score), *map(csv_cell, bounds.get(metric, (None, None)))]
+              for ids, scores, bounds in rows for metric, score in scores.items()))
 
 
 def save_figure(path: str | Path, fig, *, dpi: int = 100) -> None:

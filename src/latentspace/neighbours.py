@@ -95,11 +95,29 @@ def copy_summary(generated_nn: np.ndarray, real_nn: np.ndarray, *, quantile: flo
         ``nn_median``; ``ratio_to_real`` (its median over the real median: << 1 copying,
         about 1 like real data, >> 1 off the cloud); ``near_copy_fraction``.
     """
+    summary = copy_replicates(generated_nn, real_nn, np.arange(len(generated_nn))[None, :], quantile=quantile)
+    return {key: float(value[0]) for key, value in summary.items()}
+
+
+def copy_replicates(generated_nn: np.ndarray, real_nn: np.ndarray, rows: np.ndarray, *,
+                    quantile: float = 0.05) -> dict:
+    """:func:`copy_summary` of the generated rows ``rows[b]`` in each replicate ``b``.
+
+    Parameters
+    ----------
+    generated_nn, real_nn, quantile
+        As :func:`copy_summary`; the real distances (the yardstick) stay whole.
+    rows : ndarray of shape (resamples, m)
+        Rows of ``generated_nn``, e.g. a bootstrap's draws with replacement.
+
+    Returns
+    -------
+    replicates : dict of str -> ndarray of shape (resamples,)
+        ``nn_median``, ``ratio_to_real`` and ``near_copy_fraction`` of each replicate.
+    """
     real_median = float(np.median(real_nn))
-    median = float(np.median(generated_nn))
     threshold = float(np.quantile(real_nn, quantile))
-    return {
-        "nn_median": median,
-        "ratio_to_real": median / real_median if real_median > 0 else float("inf"),
-        "near_copy_fraction": float(np.mean(generated_nn < threshold)),
-    }
+    drawn = np.asarray(generated_nn, dtype=np.float64)[rows]  # (resamples, m)
+    median = np.median(drawn, axis=1)
+    ratio = median / real_median if real_median > 0 else np.full(len(rows), np.inf)
+    return {"nn_median": median, "ratio_to_real": ratio, "near_copy_fraction": (drawn < threshold).mean(axis=1)}

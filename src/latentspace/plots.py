@@ -524,7 +524,8 @@ SAMPLING_PANELS = {
 }
 
 
-def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str):
+def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str, intervals: dict | None = None,
+                     level: float | None = None):
     """Every quality metric of every sampler setting, with the real-vs-real baseline marked.
 
     Parameters
@@ -536,36 +537,67 @@ def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str):
     labels : dict of setting name -> text for the y axis
     baseline : str
         The baseline's name: drawn as vertical lines, not as a bar.
+    intervals : dict of setting name -> dict of flat metric name -> (low, high), optional
+        Drawn as error bars on the bars and as a band around the baseline's lines; flat names
+        as in ``evaluation.flat_scores`` (``in_core``, ``latent_frechet``, ``ratio_to_real``...).
+    level : float, optional
+        The intervals' coverage, for the legend.
     """
     names = [n for n in results if n != baseline]
     y = np.arange(len(names))[::-1]  # first setting on top
     fig, axes = plt.subplots(2, 4, figsize=(20, 2.2 + 0.34 * len(names) * 2), sharey=True)
-    ref = results[baseline]
     for ax, (key, (title, better)) in zip(axes.flat, SAMPLING_PANELS.items()):
         if key in ("in_core", "ratio_to_real"):
-            get = (lambda r: r["in_core"]) if key == "in_core" else (lambda r: r["memorisation"][key])
-            ax.barh(y, [get(results[n]) for n in names], color="tab:blue", height=0.6, label="latent")
-            ax.axvline(get(ref), color="black", ls="--", lw=1.5, label="real: training vectors")
+            series = [(key, 0.0, "tab:blue", "--", 0.6, "latent", "real: training vectors")]
         else:
-            for space, offset, colour, style in (("latent", 0.2, "tab:blue", "--"),
-                                                 ("reencoded", -0.2, "tab:orange", ":")):
-                ax.barh(y + offset, [results[n][space][key] for n in names], height=0.38, color=colour,
-                        label="latent" if space == "latent" else "re-encoded Enc(Dec(z))")
-                ax.axvline(ref[space][key], color="black" if space == "latent" else "tab:red", ls=style, lw=1.5,
-                           label="real: training vectors" + ("" if space == "latent" else ", re-encoded"))
-            if key == "frechet":
-                ax.set_xscale("log")
+            series = [(f"latent_{key}", 0.2, "tab:blue", "--", 0.38, "latent", "real: training vectors"),
+                      (f"reencoded_{key}", -0.2, "tab:orange", ":", 0.38, "re-encoded Enc(Dec(z))",
+                       "real: training vectors, re-encoded")]
+        for flat, offset, colour, style, height, label, real_label in series:
+            _bars_with_intervals(ax, y + offset, names, results, flat, intervals, colour=colour, height=height,
+                                 label=label)
+            _baseline_line(ax, results[baseline], flat, (intervals or {}).get(baseline), colour="black"
+                           if colour == "tab:blue" else "tab:red", style=style, label=real_label)
+        if key == "frechet":
+            ax.set_xscale("log")
         ax.set_title(f"{title}\n(better: {better})", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     axes.flat[0].set_yticks(y, [labels.get(n, n) for n in names], fontsize=8)
     axes.flat[4].set_yticks(y, [labels.get(n, n) for n in names], fontsize=8)
     handles, texts = axes.flat[1].get_legend_handles_labels()
     axes.flat[-1].axis("off")
-    axes.flat[-1].legend(handles, texts, loc="center", fontsize=10, title="bars: samples; lines: baseline")
+    whiskers = "" if intervals is None else f"\nwhiskers, bands: {level:.0%} bootstrap intervals"
+    axes.flat[-1].legend(handles, texts, loc="center", fontsize=10,
+                         title=f"bars: samples; lines: baseline{whiskers}")
     fig.suptitle("Quality of each sampler setting against held-out real vectors "
                  "(lines: what real training vectors score)", fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def flat_value(result: dict, flat: str) -> float:
+    """One metric of a setting's nested result by its flat name (``in_core``, ``latent_recall``,
+    ``ratio_to_real``...)."""
+    if flat == "in_core":
+        return result["in_core"]
+    space, _, key = flat.partition("_")
+    return result[space][key] if space in ("latent", "reencoded") else result["memorisation"][flat]
+
+
+def _bars_with_intervals(ax, y, names, results, flat, intervals, *, colour, height, label):
+    values = np.array([flat_value(results[n], flat) for n in names])
+    xerr = None
+    if intervals is not None:
+        low, high = np.array([intervals[n][flat] for n in names]).T
+        xerr = np.clip([values - low, high - values], 0.0, None)  # a percentile interval may miss the value
+    ax.barh(y, values, height=height, color=colour, label=label, xerr=xerr,
+            error_kw={"ecolor": "#333", "elinewidth": 1, "capsize": 2})
+
+
+def _baseline_line(ax, result, flat, interval, *, colour, style, label):
+    ax.axvline(flat_value(result, flat), color=colour, ls=style, lw=1.5, label=label)
+    if interval is not None:
+        ax.axvspan(*interval[flat], color=colour, alpha=0.08, lw=0)
 
 
 def radius_histograms(centres, densities: dict[str, np.ndarray], *, groups: dict[str, list[str]],

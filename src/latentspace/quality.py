@@ -87,7 +87,21 @@ def support_metrics(real: np.ndarray, fake: np.ndarray, *, k_precision: int | No
                     k_density: int | None = None, real_radii: dict[int, np.ndarray] | None = None) -> dict:
     """Precision and recall (with ``k_precision``) and density and coverage (with ``k_density``)
     from one pass over the real-to-fake distances; see :func:`precision_recall` and
-    :func:`density_coverage` for the definitions.
+    :func:`density_coverage` for the definitions, and :func:`support_rows` for the parameters.
+
+    Returns
+    -------
+    metrics : dict
+        ``precision`` and ``recall`` and/or ``density`` and ``coverage``: the means of
+        :func:`support_rows`' arrays.
+    """
+    return {key: float(values.mean()) for key, values in
+            support_rows(real, fake, k_precision=k_precision, k_density=k_density, real_radii=real_radii).items()}
+
+
+def support_rows(real: np.ndarray, fake: np.ndarray, *, k_precision: int | None = None,
+                 k_density: int | None = None, real_radii: dict[int, np.ndarray] | None = None) -> dict:
+    """Each row's share of the support metrics: the metric is the mean of its array.
 
     Parameters
     ----------
@@ -101,8 +115,12 @@ def support_metrics(real: np.ndarray, fake: np.ndarray, *, k_precision: int | No
 
     Returns
     -------
-    metrics : dict
-        ``precision`` and ``recall`` and/or ``density`` and ``coverage``.
+    rows : dict of str -> ndarray, float64
+        ``precision`` (n_fake,): 1 where a fake row lies in a real row's k-NN ball;
+        ``recall`` (n_real,): 1 where a real row lies in a fake row's ball; ``density``
+        (n_fake,): the real balls holding the fake row, over k; ``coverage`` (n_real,): 1 where
+        a real row's ball holds a fake row. Given the radii, the rows contribute independently,
+        which is what the bootstrap intervals (:mod:`latentspace.bootstrap`) resample.
     """
     if k_precision is None and k_density is None:
         raise ValueError("support_metrics: give k_precision, k_density or both")
@@ -129,9 +147,9 @@ def support_metrics(real: np.ndarray, fake: np.ndarray, *, k_precision: int | No
             covered[rows] = inside.any(axis=1)
     out = {}
     if k_precision is not None:
-        out.update(precision=float(fake_inside.mean()), recall=float(real_inside.mean()))
+        out.update(precision=fake_inside.astype(np.float64), recall=real_inside.astype(np.float64))
     if k_density is not None:
-        out.update(density=float(hits.sum() / (k_density * len(fake))), coverage=float(covered.mean()))
+        out.update(density=hits / k_density, coverage=covered.astype(np.float64))
     return out
 
 
@@ -240,10 +258,15 @@ def mahalanobis_range(distances: np.ndarray, *, quantile: float = 0.99) -> tuple
 
 def fraction_within(values: np.ndarray, low: float, high: float) -> float:
     """Share of ``values`` (shape (n,), n >= 1) in the closed interval [low, high]."""
+    return float(np.mean(within(values, low, high)))
+
+
+def within(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Which of ``values`` (shape (n,), n >= 1) lie in the closed interval [low, high]: bool (n,)."""
     values = np.asarray(values, dtype=np.float64).ravel()
     if len(values) == 0 or not low <= high:
         raise ValueError(f"fraction_within: needs values and low <= high, got {len(values)} values, [{low}, {high}]")
-    return float(np.mean((values >= low) & (values <= high)))
+    return (values >= low) & (values <= high)
 
 
 def nearest_distances(real: np.ndarray, fake: np.ndarray) -> np.ndarray:

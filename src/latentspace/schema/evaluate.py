@@ -14,5 +14,7 @@ SECTION = {
     "seed": SEED,
     "batch_size": BATCH,
     # fid.n: decoded samples come from sample.n; image_size: InceptionV3 is trained at 299 px
+    # bootstrap intervals: fewer than 20 replicates cannot place a 90% interval's ends
+    "bootstrap": {"resamples": Number(int, 20, 10_000), "level": Number(float, 0.5, 0.999)},
     "fid": {"n": Number(int, 2, SAMPLE_MAX), "image_size": Number(int, 75, IMAGE_SIZE_MAX)},
 }
