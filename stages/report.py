@@ -35,6 +35,7 @@ def main():
         alpha=params["normality"]["alpha"],
         test_size=params["normality"]["test_size"],
         sampler_core_quantile=params["evaluate"]["core_quantile"],
+        interval_level=params["evaluate"]["bootstrap"]["level"],
     )
 
     inputs, png = report.read_inputs(args.metrics, args.plots, args.live)

@@ -25,7 +25,7 @@ from latentspace.outline import SECTIONS
 REPO = Path(__file__).resolve().parents[1]
 
 SETTINGS = report.Settings(latent_dim=16, hw_factor=1.5, mu_factor=1.0, pair_threshold=0.5, core_quantile=0.9,
-                           alpha=0.01, test_size=500, sampler_core_quantile=0.99)
+                           alpha=0.01, test_size=500, sampler_core_quantile=0.99, interval_level=0.9)
 
 METRICS = {
     "prepare": {"n_train": 900, "n_holdout": 100, "n_skipped": 2},
@@ -38,6 +38,7 @@ METRICS = {
     "normality": {"component_normal_fraction": 0.1875, "axis_normal_fraction": 0.0625, "axis_median_ks": 0.0234},
     "attributes": {"strongest_component_r": -0.6543, "judge_mean_balanced_accuracy": 0.7123},
     "neighbours": {"real_nn_median": 2.345, "near_copy_threshold": 1.234},
+    "conditional": {"share_gap": 0.3, "real_share_gap": 0.5, "frechet": 4.5, "judge_mean_balanced_accuracy": 0.8},
     "sample": {"best_mixture": {"k": 4, "log_likelihood_fitted": -10.5, "log_likelihood_holdout": -12.25,
                                 "overfit_gap": 1.75}},
 }
@@ -57,6 +58,7 @@ SAMPLING_COLUMNS = ("setting", "sampler", "param", "value", "in_core", "latent_f
 NEAR_COPIES = {  # setting -> (nn_median, ratio_to_real, near_copy_fraction)
     "uniform b=1": (5.0, 2.13, 0.0), "intervals fact=2": (2.1, 0.9, 0.01), "mixture k=4": (2.5, 1.07, 0.03)}
 PAIRS = [(0.1, 60, 61), (0.3, 30, 30), (0.5, 11, 12)]
+CONDITIONAL_SHARES = {"with": 0.4, "without": 0.1, "unconditional": 0.2, "real_with": 0.6, "real_without": 0.1}
 
 
 def best_per_sampler(rows) -> dict:
@@ -90,7 +92,12 @@ def write_tree(root: Path, *, metrics=None, sampling_rows=SAMPLING_ROWS, pairs=P
         (root / "metrics").mkdir(parents=True, exist_ok=True)
         (root / "metrics" / f"{stem}.json").write_text(json.dumps({stem: numbers}, indent=2))
     plots = root / "plots"
-    write_csv(plots / "sampling.csv", SAMPLING_COLUMNS, sampling_rows)
+    # every interval 0.5 either side; a difference's interval 0.5 + 20% of it either side
+    write_csv(plots / "sampling.csv", (*SAMPLING_COLUMNS, "reencoded_frechet_low", "reencoded_frechet_high"),
+              [(*r, r[6] - 0.5, r[6] + 0.5) for r in sampling_rows])
+    write_csv(plots / "frechet_differences.csv", ("setting", "versus", "difference", "low", "high"),
+              [(a[0], b[0], d, d - 0.5 - 0.2 * abs(d), d + 0.5 + 0.2 * abs(d)) for a in sampling_rows
+               for b in sampling_rows if a is not b for d in [a[6] - b[6]]])
     keys = {row[0]: row[:4] for row in sampling_rows}
     write_csv(plots / "near_copies.csv", ("setting", "sampler", "param", "value", "metric", "score"),
               [(*keys[s], m, v) for s, values in near_copies.items()
@@ -109,6 +116,10 @@ def write_tree(root: Path, *, metrics=None, sampling_rows=SAMPLING_ROWS, pairs=P
               [("component", "normal_fraction", 0.1875), ("component", "median_ks_distance", 0.03),
                ("axis", "normal_fraction", 0.0625), ("axis", "median_ks_distance", 0.0234)])
     write_csv(plots / "pairs_above.csv", ("threshold", "sample", "full"), pairs)
+    write_csv(plots / "conditional.csv", ("attribute", "drawn", "metric", "score"),
+              [("Eyeglasses", drawn, metric, score) for drawn, share in CONDITIONAL_SHARES.items()
+               for metric, score in (("judge_share", share), *((("frechet", 4.5),) if drawn in ("with", "without")
+                                                               else ()))])
     write_csv(plots / "top_attributes.csv", ("kind", "index", "dominant", "attribute", "r", "second_attribute", "r2"),
               [("component", 5, 1, "bg_value", 0.41, "hair", 0.1), ("component", 9, 0, "skin_tone", -0.6543, "x", 0.1),
                ("axis", 1, "", "hair_darkness", 0.52, "x", 0.1), ("axis", 2, "", "bg_hue", -0.33, "x", 0.1)])
@@ -380,7 +391,10 @@ def test_a_missing_image_folder_is_an_input_error(tree):
     ("metrics/stats.json", json.dumps({"stats": {**METRICS["stats"], "median_hw": "wide"}}), "stats.median_hw"),
     ("metrics/sampling.json", json.dumps({"sampling": {"real": {"reencoded_precision": 1.0}}}), "sampling.real"),
     ("plots/pairs_above.csv", "threshold,sample\n0.5,3\n", "no column 'full'"),
-    ("plots/sampling.csv", ",".join(SAMPLING_COLUMNS) + "\nreal,real,,,high,1,2,0.9,0.8\n", "'in_core': 'high'"),
+    ("plots/sampling.csv", ",".join(SAMPLING_COLUMNS) + ",reencoded_frechet_low,reencoded_frechet_high"
+     "\nreal,real,,,high,1,2,0.9,0.8,1.5,2.5\n", "'in_core': 'high'"),
+    ("plots/sampling.csv", ",".join(SAMPLING_COLUMNS) + "\nreal,real,,,0.9,1,2,0.9,0.8\n", "no column 'reencoded_frechet_low'"),
+    ("plots/frechet_differences.csv", "setting,versus,difference,low\n", "no column 'high'"),
     ("plots/radius_by_b.csv", "b,metric,score\n1,radius_distance,2.0\n", "uniform_radius_ratio"),
     ("plots/slice.png", "not a png", "not a PNG"),
 ])
@@ -444,3 +458,15 @@ def test_the_normality_finding_quotes_the_vectors_actually_tested():
     normality = {"component_normal_fraction": 0.1, "axis_normal_fraction": 0.0, "axis_median_ks": 0.02}
     assert f"on {SETTINGS.test_size} vectors" in report.normality_finding(normality, SETTINGS, 10**6)
     assert "on 37 vectors" in report.normality_finding(normality, SETTINGS, 37)
+
+
+def test_conditional_finding_compares_the_draws_with_real_faces(tree, tmp_path):
+    text = finding(build(tree)[0], "conditional")
+    assert "Drawn with Eyeglasses, 40.0% of the decoded faces show it to the judge, against 20.0% for the same " \
+           "sampler fitted to every vector and 10.0% drawn without it (real held-out faces: 60.0% with, 10.0% " \
+           "without)." in text
+    assert "differ by 30.0 points between the classes, real faces' by 50.0: the draws keep 60.0%" in text
+    none = with_metrics(conditional=dict.fromkeys(report.METRIC_KEYS["conditional"]))
+    empty = write_tree(tmp_path / "empty", metrics=none)
+    (empty / "plots/conditional.csv").write_text("attribute,drawn,metric,score\n")
+    assert finding(build(empty)[0], "conditional").startswith("No face was drawn")

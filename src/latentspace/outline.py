@@ -75,6 +75,9 @@ SECTIONS: tuple[Section, ...] = (
              "Precision of re-encoded samples against held-out encodings",
              "Recall of re-encoded samples against held-out encodings",
              "Radius of the vectors of each sampler", "plots/sampling_radii.png")),
+    Section("conditional", "Faces with a chosen attribute",
+            "Does a sampler fitted to the faces with an attribute draw faces that show it?",
+            ("plots/conditional.png",)),
 )
 
 

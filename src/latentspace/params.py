@@ -302,7 +302,7 @@ LR_SCHEDULES = ("constant", "cosine")
 # Every stage still checks every section (a typo anywhere stops the first stage run), but another
 # section's checks can only refuse, never change what a stage computes.
 SECTIONS = ("data", "prepare", "model", "train", "encode", "stats", "correlate", "geometry", "normality", "paths",
-            "attributes", "neighbours", "sample", "decode", "evaluate")
+            "attributes", "conditional", "neighbours", "sample", "decode", "evaluate")
 
 
 def section_schema(name: str) -> ModuleType:

@@ -233,6 +233,30 @@ DESCRIPTIONS: dict[str, str] = {
                                "plots/judge_scores.csv and judge_mean_balanced_accuracy in metrics/attributes.json.",
     "attributes.batch_size": "Vectors per decoder call. Speed and memory only.",
 
+    # conditional: faces with / without an attribute, a sampler fitted to each class (docs/conditional.md)
+    "conditional.attributes": "Binary attributes (e.g. CelebA's Smiling) to draw faces with and without: the sampler "
+                              "is fitted to the training vectors of each class. Names must be columns of "
+                              "data/index.csv.",
+    "conditional.sampler": "The sampler kind (a section of `sample`, with its default options) fitted to each "
+                           "class and, as the baseline, to all training vectors.",
+    "conditional.value": "The sampler's swept param, e.g. the normal's scale or the mixture's k (then an integer); "
+                         "the sampler's own bounds apply.",
+    "conditional.n": "Vectors drawn per class and for the unconditional baseline: the judge's shares and the "
+                     "quality scores use all of them. Must exceed both k.",
+    "conditional.faces": "Decoded draws shown per row of plots/conditional.png (a row with, a row without each "
+                         "attribute): the first ones drawn.",
+    "conditional.seed": "Seed of the judge's vectors and pixel PCA, and of every draw (one generator per sampler "
+                        "setting, attribute and class, so adding an attribute leaves the others' draws as they were).",
+    "conditional.judge.n_train": "Decoded training vectors (a seeded draw) the pixel judge is fitted on: one logistic "
+                                 "regression per chosen attribute. Shrunk with n_test to fit a small dataset.",
+    "conditional.judge.n_test": "Other decoded training vectors the judge is scored on: judge_mean_balanced_accuracy "
+                                "in metrics/conditional.json, which says how far its shares can be trusted.",
+    "conditional.batch_size": "Vectors per decoder call. Speed and memory only.",
+    "conditional.k_precision": "k of the k-nearest-neighbour balls of precision and recall of each class's draws "
+                               "against held-out vectors of the class (as `evaluate.k_precision`).",
+    "conditional.k_density": "k of the k-nearest-neighbour balls of density and coverage of each class's draws "
+                             "(as `evaluate.k_density`).",
+
     # neighbours: are generated vectors new, or copies of training vectors?
     "neighbours.k": "Nearest training vectors found for each generated one and decoded beside the examples in "
                     "plots/neighbour_examples.png; the distances use the nearest one.",
@@ -267,6 +291,17 @@ DESCRIPTIONS: dict[str, str] = {
                                "when there are fewer; their mean log-likelihood (nats) is log_likelihood_fitted.",
     "sample.mixture.max_iter": "Most EM iterations per mixture fit; one that has not converged by then warns and "
                                "shows converged = 0 in plots/density_fit.csv.",
+    "sample.mixture_chosen.k_max": "Largest number of components the chosen-k mixture may try (k doubles from 1 "
+                                   "while each doubling scores held-aside vectors better beyond the noise); the "
+                                   "chosen k is in plots/density_fit.csv (components) and the setting's label.",
+    "sample.mixture_chosen.fit_rows": "Seeded draw of at most this many training vectors: validation_rows of them are "
+                                      "held aside for choosing k, the EM runs on the rest.",
+    "sample.mixture_chosen.max_iter": "Most EM iterations per mixture fit of the search.",
+    "sample.mixture_chosen.validation_rows": "Training vectors held aside: each tried k is scored by their mean "
+                                             "log-likelihood.",
+    "sample.mixture_chosen.standard_errors": "The fewest components whose held-aside score is within this many "
+                                             "standard errors (of the paired per-vector difference) of the best "
+                                             "k tried are kept; larger values choose fewer components.",
     "sample.kde.bandwidth": "Standard deviations h (latent units) of the Gaussian kernels: each vector is a "
                             "training vector plus N(0, h^2 I). Small h copies training vectors; plots/density_fit.csv "
                             "scores each h on held-out vectors.",
@@ -299,6 +334,11 @@ DESCRIPTIONS: dict[str, str] = {
                      "baseline.",
     "evaluate.batch_size": "Vectors per decoder and encoder call of the decode / re-encode round trip. Speed and "
                            "memory only.",
+    "evaluate.bootstrap.resamples": "Bootstrap replicates behind every metric's interval in plots/sampling.csv "
+                                    "(<metric>_low, <metric>_high) and plots/frechet_differences.csv: each redraws "
+                                    "the rows of the sample set and of the held-out reference with replacement.",
+    "evaluate.bootstrap.level": "Share of the replicates each interval holds (percentile bootstrap); the report "
+                                "calls a difference beyond the noise when its interval excludes 0.",
     "evaluate.fid.n": "Decoded samples per setting and held-out images compared by FID (at most what there is); "
                       "only when InceptionV3's ImageNet weights are already in the Keras cache.",
     "evaluate.fid.image_size": "Side (px) the decoded and held-out images are resized to (bilinear) before "

@@ -212,8 +212,10 @@ METRIC_KEYS = {
     "neighbours": ("real_nn_median", "near_copy_threshold"),
     "sample": (),
     "sampling": (),
+    "conditional": ("share_gap", "real_share_gap", "frechet", "judge_mean_balanced_accuracy"),
 }
-NULLABLE = {("attributes", "strongest_component_r"), ("attributes", "judge_mean_balanced_accuracy")}
+NULLABLE = {("attributes", "strongest_component_r"), ("attributes", "judge_mean_balanced_accuracy"),
+            *(("conditional", key) for key in METRIC_KEYS["conditional"])}  # None: no attribute drawn
 MIXTURE = "best_mixture"  # metrics/sample.json: the mixture with the best held-out fit; absent when it is off
 MIXTURE_KEYS = ("k", "log_likelihood_fitted", "log_likelihood_holdout", "overfit_gap")
 
@@ -221,7 +223,9 @@ SETTING = {"setting": str, "sampler": str, "param": str, "value": "number?"}
 SCORES = {"metric": str, "score": "number?"}
 # Every plot-data file the report reads (under --plots), with the columns it uses and their types.
 TABLE_COLUMNS = {
-    "sampling.csv": {**SETTING, "in_core": float, "latent_frechet": float, **{k: float for k in QUALITY}},
+    "sampling.csv": {**SETTING, "in_core": float, "latent_frechet": float, **{k: float for k in QUALITY},
+                     **{f"reencoded_frechet_{end}": float for end in ("low", "high")}},
+    "frechet_differences.csv": {"setting": str, "versus": str, "difference": float, "low": float, "high": float},
     "near_copies.csv": {**SETTING, **SCORES},
     "density_fit.csv": {**SETTING, **SCORES},
     "radius_by_b.csv": {"b": float, **SCORES},
@@ -230,6 +234,7 @@ TABLE_COLUMNS = {
     "normality_summary.csv": {"kind": str, **SCORES},
     "pairs_above.csv": {"threshold": float, "sample": int, "full": int},
     "top_attributes.csv": {"kind": str, "index": int, "dominant": str, "attribute": str, "r": float},
+    "conditional.csv": {"attribute": str, "drawn": str, **SCORES},
 }
 # Long-format tables: the metrics every row key must have (key column, metrics), and never empty.
 TABLE_METRICS = {
@@ -255,6 +260,7 @@ class Settings:
     alpha: float             # normality.alpha
     test_size: int           # normality.test_size
     sampler_core_quantile: float   # evaluate.core_quantile
+    interval_level: float          # evaluate.bootstrap.level
 
 
 @dataclass(frozen=True)
@@ -698,19 +704,64 @@ def new_faces_verdict(winner: str, rows: list[dict], copies: dict, real: float) 
         return ""
     text = (f" But {pct(share)} of its vectors are near-copies of training vectors (Neighbours above): it "
             "reproduces faces rather than making new ones.")
-    new = [r for r in rows if r["setting"] in copies and copies[r["setting"]]["near_copy_fraction"] <= COPY_SHARE]
-    if not new:
+    top = best_new_faces(rows, copies)
+    if top is None:
         return text + f" Every setting makes more than {param_pct(COPY_SHARE)} near-copies."
-    top = min(new, key=lambda r: r["reencoded_frechet"])
     return text + (f" The best new faces, among the settings with at most {param_pct(COPY_SHARE)} near-copies, come "
                    f"from {top['setting']}: Fréchet distance {fmt(top['reencoded_frechet'])}, "
                    f"{times(top['reencoded_frechet'] / real)} the real baseline's.")
 
 
-def samplers_finding(sampling: dict, mixture: dict | None, rows: list[dict], copies: dict | None = None) -> str:
-    """Which sampler's re-encoded faces are nearest held-out ones, against the real baseline, and
-    which setting does best among those that do not copy training vectors (``copies``: the
-    neighbours stage's ``near_copies.csv`` by setting)."""
+def best_new_faces(rows: list[dict], copies: dict) -> dict | None:
+    """The row of ``plots/sampling.csv`` with the lowest re-encoded Fréchet distance among the
+    settings with at most COPY_SHARE near-copies (``copies``: ``near_copies.csv`` by setting)."""
+    new = [r for r in rows if r["setting"] in copies and copies[r["setting"]]["near_copy_fraction"] <= COPY_SHARE]
+    return min(new, key=lambda r: r["reencoded_frechet"], default=None)
+
+
+def interval(low: float, high: float, level: float) -> str:
+    """``(90% interval 1.2 to 3.4)``."""
+    return f"({param_pct(level)} interval {fmt(low)} to {fmt(high)})"
+
+
+def lead_verdict(top: dict, rows: list[dict], copies: dict, differences: dict, level: float) -> str:
+    """By how much the best new faces (row ``top``) beat the best new faces of every other sampler
+    and the real baseline, and which of those differences exceed their paired bootstrap interval
+    (``differences``: ``frechet_differences.csv`` as {(setting, versus): row})."""
+    name = top["setting"]
+    rivals = {}
+    for r in rows:  # each other sampler's best setting that does not copy
+        if r["sampler"] not in ("real", top["sampler"]) and r["setting"] in copies \
+                and copies[r["setting"]]["near_copy_fraction"] <= COPY_SHARE:
+            if r["sampler"] not in rivals or r["reencoded_frechet"] < rivals[r["sampler"]]["reencoded_frechet"]:
+                rivals[r["sampler"]] = r
+    text = (f" {name}'s re-encoded Fréchet distance is {fmt(top['reencoded_frechet'])} "
+            f"{interval(top['reencoded_frechet_low'], top['reencoded_frechet_high'], level)}.")
+    ranked = sorted(rivals.values(), key=lambda r: r["reencoded_frechet"])
+    if ranked:
+        second = ranked[0]
+        d = differences[(second["setting"], name)]
+        text += (f" The next sampler's best new faces, {second['setting']}, score {fmt(second['reencoded_frechet'])}: "
+                 f"{name} leads by {fmt(d['difference'])} {interval(d['low'], d['high'], level)}, "
+                 + ("beyond the noise of the two sample sets and the reference."
+                    if d["low"] > 0 else "within the noise: these vectors cannot tell the two apart."))
+        beaten = [r["setting"] for r in ranked if differences[(r["setting"], name)]["low"] > 0]
+        tied = [r["setting"] for r in ranked if differences[(r["setting"], name)]["low"] <= 0]
+        text += (f" Of the other samplers' best new faces, {len(beaten)} are worse beyond the noise"
+                 + (f" and {', '.join(tied)} within it." if tied else "."))
+    d = differences[(name, "real")]
+    text += (f" Against the real baseline the gap is {fmt(d['difference'])} {interval(d['low'], d['high'], level)}: "
+             + ("real training vectors still score better beyond the noise." if d["low"] > 0 else
+                "within the noise of what real training vectors score."))
+    return text
+
+
+def samplers_finding(sampling: dict, mixture: dict | None, rows: list[dict], copies: dict | None = None,
+                     differences: dict | None = None, level: float = 0.9) -> str:
+    """Which sampler's re-encoded faces are nearest held-out ones, against the real baseline, which
+    setting does best among those that do not copy training vectors (``copies``: the neighbours
+    stage's ``near_copies.csv`` by setting), and by how much, against the noise (``differences``:
+    ``frechet_differences.csv`` by (setting, versus), with intervals at ``level``)."""
     real = sampling["real"]
     ranked = samplers_by_frechet(sampling)
     if not ranked:
@@ -724,6 +775,9 @@ def samplers_finding(sampling: dict, mixture: dict | None, rows: list[dict], cop
             f"precision is {fmt(mine['reencoded_precision'])} and its recall {fmt(mine['reencoded_recall'])}, against "
             f"{fmt(theirs['reencoded_precision'])} and {fmt(theirs['reencoded_recall'])} for the training vectors.")
     text += new_faces_verdict(setting_label(kind, best), rows, copies or {}, real["reencoded_frechet"])
+    top = best_new_faces(rows, copies or {})
+    if top is not None and differences:
+        text += lead_verdict(top, rows, copies, differences, level)
     if rest:
         second, last = rest[0], rest[-1]
         text += (f" Next: {setting_label(*second)} ({fmt(second[1]['reencoded_frechet'])}); farthest: "
@@ -860,15 +914,60 @@ def neighbours_section(inp: Inputs, cfg: Settings):
     return neighbours_finding(inp.metrics["neighbours"], copies), numbers, (table,) if copies else ()
 
 
+def conditional_section(inp: Inputs, cfg: Settings):
+    rows = inp.tables["conditional.csv"]
+    by = {}  # attribute -> drawn -> {metric: score}
+    for r in rows:
+        by.setdefault(r["attribute"], {}).setdefault(r["drawn"], {})[r["metric"]] = r["score"]
+    numbers = _numbers(inp, "conditional", {"share_gap": "Judge's share, drawn with minus without (mean)",
+                                            "real_share_gap": "Judge's share, real with minus without (mean)",
+                                            "frechet": "Fréchet distance of each class's draws (mean)",
+                                            "judge_mean_balanced_accuracy": "The judge's balanced accuracy (mean)"})
+    drawn = ("with", "unconditional", "without", "real_with", "real_without")
+    table = Table("The judge's share of faces showing the attribute, and the Fréchet distance of each class's draws "
+                  "to held-out vectors of the class", inp.sources["conditional.csv"],
+                  ("attribute", *(f"share: {d.replace('_', ' ')}" for d in drawn), "Fréchet: with", "Fréchet: without"),
+                  tuple((a, *(d.get(k, {}).get("judge_share") for k in drawn),
+                         d["with"].get("frechet"), d["without"].get("frechet")) for a, d in by.items()))
+    return conditional_finding(inp.metrics["conditional"], by), numbers, (table,) if by else ()
+
+
+def conditional_finding(metrics: dict, by: dict) -> str:
+    """How often the judge sees the attribute on faces drawn with it, without it, unconditionally and
+    on real held-out faces (``by``: attribute -> drawn -> metrics of ``plots/conditional.csv``)."""
+    if not by:
+        return "No face was drawn with or without an attribute (params conditional.attributes, or no attributes)."
+    text = " ".join(
+        f"Drawn with {a}, {pct(d['with']['judge_share'])} of the decoded faces show it to the judge, against "
+        f"{pct(d['unconditional']['judge_share'])} for the same sampler fitted to every vector and "
+        f"{pct(d['without']['judge_share'])} drawn without it (real held-out faces: "
+        f"{pct(d['real_with']['judge_share'])} with, {pct(d['real_without']['judge_share'])} without)."
+        for a, d in by.items())
+    gap, real_gap = metrics["share_gap"], metrics["real_share_gap"]
+    if gap is not None and real_gap is not None:
+        text += (f" On average the draws' shares differ by {fmt(100 * gap)} points between the classes, real faces' "
+                 f"by {fmt(100 * real_gap)}: " + ("the classes' densities separate the faces as well as real data does."
+                                                  if gap >= real_gap else
+                                                  f"the draws keep {pct(gap / real_gap) if real_gap > 0 else 'n/a'} "
+                                                  "of the real separation."))
+    accuracy = metrics["judge_mean_balanced_accuracy"]
+    if accuracy is not None:
+        text += (f" The judge's mean balanced accuracy on decoded training faces is {fmt(accuracy)} (0.5: chance), "
+                 "which bounds how far apart any shares can be.")
+    return text
+
+
 def samplers_section(inp: Inputs, cfg: Settings):
     sampling, mixture = inp.metrics["sampling"], inp.metrics["sample"].get(MIXTURE)
     real = sampling["real"]["reencoded_frechet"]
     rows = inp.tables["sampling.csv"]
-    best = Table("Each sampler's best setting (lowest re-encoded Fréchet distance; its precision and recall from "
-                 "plots/sampling.csv)", inp.sources["sampling"],
-                 ("sampler", "best setting", "Fréchet", "× real", "precision", "recall"),
-                 tuple((k, setting_label(k, e), e["reencoded_frechet"], e["reencoded_frechet"] / real,
-                        r["reencoded_precision"], r["reencoded_recall"])
+    level = param_pct(cfg.interval_level)
+    best = Table(f"Each sampler's best setting (lowest re-encoded Fréchet distance; its {level} bootstrap interval, "
+                 "precision and recall from plots/sampling.csv)", inp.sources["sampling"],
+                 ("sampler", "best setting", "Fréchet", f"{level} interval", "× real", "precision", "recall"),
+                 tuple((k, setting_label(k, e), e["reencoded_frechet"],
+                        f"{fmt(r['reencoded_frechet_low'])} to {fmt(r['reencoded_frechet_high'])}",
+                        e["reencoded_frechet"] / real, r["reencoded_precision"], r["reencoded_recall"])
                        for k, e in [("real", sampling["real"]), *samplers_by_frechet(sampling)]
                        for r in [setting_row(rows, k, e)]))
     extra = ["fid"] if rows and "fid" in rows[0] else []
@@ -891,14 +990,15 @@ def samplers_section(inp: Inputs, cfg: Settings):
                           ("log_likelihood_holdout", "Mixture held-out log-likelihood (mean per vector)"),
                           ("overfit_gap", "Mixture overfit gap")))
     copies = pivot(inp.tables["near_copies.csv"], "setting")
-    return samplers_finding(sampling, mixture, rows, copies), numbers, tables
+    differences = {(r["setting"], r["versus"]): r for r in inp.tables["frechet_differences.csv"]}
+    return (samplers_finding(sampling, mixture, rows, copies, differences, cfg.interval_level), numbers, tables)
 
 
 BUILDERS: dict[str, Callable] = {
     "autoencoder": autoencoder_section, "components": components_section, "correlations": correlations_section,
     "centre": centre_section, "paths": paths_section, "intervals": intervals_section,
     "normality": normality_section, "axes": axes_section, "attributes": attributes_section,
-    "neighbours": neighbours_section, "samplers": samplers_section,
+    "neighbours": neighbours_section, "samplers": samplers_section, "conditional": conditional_section,
 }
 
 

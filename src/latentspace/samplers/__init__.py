@@ -15,6 +15,7 @@ import numpy as np
 
 from latentspace.params import invalid
 from latentspace.samplers.base import LatentCloud, Sampler
+from latentspace.samplers.flow import NormalizingFlow
 from latentspace.samplers.gaussian import IndependentGaussian
 from latentspace.samplers.intervals import UniformIntervals, uniform_intervals
 from latentspace.samplers.kde import KernelDensity
@@ -28,13 +29,13 @@ __all__ = [
     "SAMPLERS", "LatentCloud", "Sampler", "draw_setting", "setting_rng", "settings_from_params",
     "uniform_box", "uniform_intervals", "UniformBox", "UniformIntervals", "IndependentGaussian",
     "MultivariateNormal", "PrincipalAxesSampler", "GaussianMixture", "ChosenMixture", "KernelDensity",
-    "Neighbourhood",
+    "NormalizingFlow", "Neighbourhood",
 ]
 
 # kind -> class, from the blind box to the data-hugging neighbourhood (the order of the outputs)
 SAMPLERS: dict[str, type[Sampler]] = {cls.kind: cls for cls in (
     UniformBox, UniformIntervals, IndependentGaussian, MultivariateNormal, PrincipalAxesSampler,
-    GaussianMixture, ChosenMixture, KernelDensity, Neighbourhood,
+    GaussianMixture, ChosenMixture, KernelDensity, NormalizingFlow, Neighbourhood,
 )}
 
 

@@ -1,6 +1,14 @@
 """``sample:`` in params.yaml: the sampler settings: one file of new latent vectors per listed value."""
 
-from latentspace.params import EM_ITER_MAX, FLOAT_POS, MAX_IMAGES, SAMPLE_MAX, SEED, ListOf, Number, invalid
+from latentspace.params import BATCH_MAX, EM_ITER_MAX, EPOCHS_MAX, FILTERS_MAX, FLOAT_POS, MAX_IMAGES, SAMPLE_MAX, SEED, ListOf, Number, invalid
+
+
+def network(swept: str, most: int) -> dict:
+    """A network sampler's keys (latentspace.samplers.network): its swept integer and the training options."""
+    return {swept: ListOf(Number(int, 1, most), min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES),
+            "epochs": Number(int, 1, EPOCHS_MAX), "batch_size": Number(int, 2, BATCH_MAX),
+            "hidden": Number(int, 1, FILTERS_MAX), "learning_rate": Number(float, 0, 1, low_open=True)}
+
 
 SECTION = {
     "seed": SEED,
@@ -16,6 +24,7 @@ SECTION = {
                        "max_iter": Number(int, 1, EM_ITER_MAX), "validation_rows": Number(int, 1, MAX_IMAGES),
                        "standard_errors": Number(float, 0, 100, low_open=True)},
     "kde": {"bandwidth": ListOf(FLOAT_POS, min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES)},
+    "flow": network("layers", 64),
     "neighbourhood": {"t_max": ListOf(Number(float, 0, 1, low_open=True), min_len=0), "k": Number(int, 1, 64)},
 }
 
