@@ -17,24 +17,14 @@ from latentspace.params import at_most, invalid, load_params, warn_switched_off
 
 def drawn_directions(p: dict, ann: attributes.Annotations, index_csv) -> list[str]:
     """The configured directions to draw, after the checks that need the data."""
-    available = ann.binary_names
-    if p["directions"] and not available:
-        # A plain folder of faces (or factors only) is a legal dataset: nothing to draw, not an error.
-        warnings.warn(f"attributes.directions: {index_csv} has no binary attributes, so no direction is drawn",
-                      stacklevel=1)
-        return []
-    for i, name in enumerate(p["directions"]):
-        if name not in available:
-            raise invalid(f"attributes.directions[{i}]", name, "must be one of the binary attributes of "
-                          f"{index_csv}: " + ", ".join(available))
-        if name in p["directions"][:i]:
-            raise invalid(f"attributes.directions[{i}]", name, "is listed twice")
-    if p["directions"]:
+    directions = attributes.chosen_binary(p["directions"], "attributes.directions", ann, index_csv,
+                                          "no direction is drawn")
+    if directions:
         s = p["strengths"]
         if 0 not in s or max(s) <= 0:
             raise invalid("attributes.strengths", s, "must contain 0 (the faces' own reconstructions) "
                           "and a positive strength")
-    return list(p["directions"])
+    return directions
 
 
 def number(x: float | None, digits: int = 4):

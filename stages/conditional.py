@@ -13,25 +13,9 @@ import numpy as np
 from latentspace import attributes, conditional, evaluation, plots
 from latentspace.conditional_plots import AttributePanel, conditional_faces
 from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_figure, save_metrics, save_scores_csv
-from latentspace.params import invalid, load_params, warn_switched_off
+from latentspace.params import load_params, warn_switched_off
 
 KEYS = ("attribute", "drawn")  # plots/conditional.csv: attribute, drawn, metric, score
-
-
-def chosen_attributes(p: dict, ann: attributes.Annotations, index_csv) -> list[str]:
-    """``conditional.attributes`` after the checks that need the data: each a binary attribute
-    of ``index_csv``; none (with a warning) where the dataset has no binary attribute."""
-    available = ann.binary_names
-    if p["attributes"] and not available:
-        # a plain folder of faces is a legal dataset: nothing to draw, not an error
-        warnings.warn(f"conditional.attributes: {index_csv} has no binary attributes, so no face is drawn",
-                      stacklevel=2)
-        return []
-    for i, name in enumerate(p["attributes"]):
-        if name not in available:
-            raise invalid(f"conditional.attributes[{i}]", name,
-                          f"must be one of the binary attributes of {index_csv}: " + ", ".join(available))
-    return list(p["attributes"])
 
 
 def drawable(chosen: list[str], labels: np.ndarray) -> list[str]:
@@ -85,7 +69,7 @@ def main():
     z_holdout = np.asarray(load_latents(args.z_holdout, mmap=False), dtype=np.float32)
     check_latent_dim(args.z_holdout, z_holdout, z.shape[1], expected_by=f"every vector of {args.z}")
     ann = attributes.read_annotations(require_file(args.index, "the prepare stage"), len(z))
-    chosen = chosen_attributes(p, ann, args.index)
+    chosen = attributes.chosen_binary(p["attributes"], "conditional.attributes", ann, args.index, "no face is drawn")
     require_file(args.model, "the train stage")
     names = drawable(chosen, ann.labels(chosen))
     if not names:

@@ -470,3 +470,20 @@ def test_conditional_finding_compares_the_draws_with_real_faces(tree, tmp_path):
     empty = write_tree(tmp_path / "empty", metrics=none)
     (empty / "plots/conditional.csv").write_text("attribute,drawn,metric,score\n")
     assert finding(build(empty)[0], "conditional").startswith("No face was drawn")
+
+
+def test_the_verdict_says_whether_the_lead_of_the_best_new_faces_exceeds_its_interval(tmp_path):
+    """Each difference's interval in the fixture is its value +- (0.5 + 20%): mixture k=4 (3.00) leads
+    intervals fact=2 (40.0) far beyond it, and the real baseline (2.00) beats it by 1.00, beyond
+    [0.30, 1.70]; with normal scale=1 at 3.20 and not copying, the lead of 0.200 is within the noise."""
+    text = finding(build(write_tree(tmp_path / "a"))[0], "samplers")
+    assert "The best new faces' Fréchet distance, 3.00 for mixture k=4, has the 90% bootstrap interval 2.50 " \
+           "to 3.50." in text
+    assert "intervals fact=2, score 40.0: mixture k=4 leads by 37.0 (90% interval 29.1 to 44.9), beyond the noise" in text
+    assert "gap is 1.00 (90% interval 0.300 to 1.70): real training vectors still score better beyond the noise" in text
+    rows = [r if r[1] != "normal" else (*r[:6], 3.2, 0.7, 0.6) for r in SAMPLING_ROWS]
+    copies = {**NEAR_COPIES, "normal scale=1": (2.0, 0.9, 0.0)}
+    close = finding(build(write_tree(tmp_path / "b", sampling_rows=rows, near_copies=copies))[0], "samplers")
+    assert "normal scale=1, score 3.20: mixture k=4 leads by 0.200 (90% interval -0.340 to 0.740), within the noise" \
+           in close
+    assert "Of the other samplers' best new faces, 2 are worse beyond the noise and normal scale=1 within it." in close

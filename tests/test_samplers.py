@@ -376,10 +376,14 @@ EVERY = [samplers.UniformBox(1.0), samplers.UniformIntervals(1.0), samplers.Inde
          samplers.Neighbourhood(0.5, k=3)]
 
 
+NETWORKS = ("flow", "vae", "diffusion")  # trained networks: tests/test_sampler_<kind>.py check the same of each
+
+
 def test_the_registry_lists_every_sampler_in_order():
     assert list(samplers.SAMPLERS) == ["uniform", "intervals", "gaussian", "normal", "principal_axes",
-                                       "mixture", "mixture_chosen", "kde", "neighbourhood"]
-    assert [type(s) for s in EVERY] == list(samplers.SAMPLERS.values())
+                                       "mixture", "mixture_chosen", "kde", "flow", "vae", "diffusion",
+                                       "neighbourhood"]
+    assert [type(s) for s in EVERY] == [cls for kind, cls in samplers.SAMPLERS.items() if kind not in NETWORKS]
 
 
 @pytest.mark.parametrize("sampler", EVERY, ids=lambda s: s.kind)

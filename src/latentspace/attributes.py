@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from latentspace.io import InputError
-from latentspace.params import ParamsWarning
+from latentspace.params import ParamsWarning, invalid
 
 NOT_ANNOTATIONS = ("image_id", "split", "partition")
 
@@ -275,6 +275,30 @@ def decode_strips(decode: Callable[[np.ndarray], np.ndarray], z_faces: np.ndarra
     faces, n_s, dim = vectors.shape
     images = decode(vectors.reshape(faces * n_s, dim))
     return images.reshape(faces, n_s, *images.shape[1:])
+
+
+def chosen_binary(names: Sequence[str], key: str, ann: Annotations, index_csv, what: str) -> list[str]:
+    """The binary attributes a stage was asked for (``names``, params key ``key``), checked against
+    the data: each one of ``index_csv``'s binary attributes, none twice; none, with a warning, where
+    the dataset has no binary attribute (a plain folder of faces is a legal dataset: ``what`` it
+    then does not do, e.g. "no direction is drawn").
+
+    Raises
+    ------
+    ValueError
+        Naming ``key[i]``, the name, and the allowed names.
+    """
+    available = ann.binary_names
+    if names and not available:
+        warnings.warn(f"{key}: {index_csv} has no binary attributes, so {what}", stacklevel=3)
+        return []
+    for i, name in enumerate(names):
+        if name not in available:
+            raise invalid(f"{key}[{i}]", name, f"must be one of the binary attributes of {index_csv}: "
+                          + ", ".join(available))
+        if name in names[:i]:
+            raise invalid(f"{key}[{i}]", name, "is listed twice")
+    return list(names)
 
 
 def judge_sizes(n_train: int, n_test: int, n_vectors: int) -> tuple[int, int]:

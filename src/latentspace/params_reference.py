@@ -12,6 +12,20 @@ from pathlib import Path
 
 import yaml
 
+def network_descriptions(kind: str, swept: str, what: str) -> dict[str, str]:
+    """The keys of a network sampler's section (latentspace.samplers.network): its swept list,
+    described by ``what``, and the training options every network shares."""
+    return {
+        f"sample.{kind}.{swept}": what,
+        f"sample.{kind}.fit_rows": "The network trains on a seeded draw of at most this many training vectors, all "
+                                   "when there are fewer, each component standardised.",
+        f"sample.{kind}.epochs": "Passes over those vectors (Adam, seeded batches).",
+        f"sample.{kind}.batch_size": "Vectors per training step.",
+        f"sample.{kind}.hidden": "Units of each hidden layer of the network.",
+        f"sample.{kind}.learning_rate": "Adam's learning rate; a loss that becomes non-finite names this key.",
+    }
+
+
 DESCRIPTIONS: dict[str, str] = {
     # data: where the raw images come from (stage download; the archive bounds also in prepare)
     "data.source": "Which faces the pipeline studies: synthetic faces rendered in CelebA's file format (offline), "
@@ -274,6 +288,9 @@ DESCRIPTIONS: dict[str, str] = {
                    "the other settings' vectors unchanged.",
     "sample.n": "Vectors drawn per sampler setting: evaluate scores all of them (and as many training vectors as "
                 "the baseline); decode and neighbours show a few.",
+    "sample.score_rows": "Each density's fitted-vector log-likelihood in plots/density_fit.csv is the mean over a "
+                         "seeded draw of at most this many of the vectors it was fitted to (all held-out vectors "
+                         "are scored); n_fitted says how many.",
     "sample.uniform.b": "Half-widths b: every component uniform on [-b, b], blind to the cloud (parts II, IV). One "
                         "setting per value.",
     "sample.intervals.fact": "Width factors: component j uniform on [mu_j - fact*hw_j, mu_j + fact*hw_j] around its "
@@ -307,6 +324,12 @@ DESCRIPTIONS: dict[str, str] = {
                             "scores each h on held-out vectors.",
     "sample.kde.fit_rows": "The kernels sit on a seeded draw of at most this many training vectors, all when there "
                            "are fewer; the fitted-vector log-likelihood is scored on them.",
+    **network_descriptions("flow", "layers", "Affine coupling layers of the RealNVP flow, one setting per value: "
+                           "more layers follow a more curved cloud (and learn the fitted vectors more closely)."),
+    **network_descriptions("vae", "latent_dim", "Latent dimensions of the second-stage VAE, one setting per value; its "
+                           "ELBO, a lower bound of its log-likelihood, is in plots/density_fit.csv (lower_bound = 1)."),
+    **network_descriptions("diffusion", "steps", "Noise levels T of the DDPM chain, one setting per value; drawing "
+                           "runs T denoiser calls. No tractable density: judged by its draws only."),
     "sample.neighbourhood.t_max": "Vectors x + t (y - x), x a training vector, y one of its k nearest, "
                                   "t ~ U(0, t_max): 1 reaches the neighbour, small values make near-copies.",
     "sample.neighbourhood.k": "Nearest other training vectors among which the neighbourhood sampler picks y.",

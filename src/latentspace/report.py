@@ -735,8 +735,9 @@ def lead_verdict(top: dict, rows: list[dict], copies: dict, differences: dict, l
                 and copies[r["setting"]]["near_copy_fraction"] <= COPY_SHARE:
             if r["sampler"] not in rivals or r["reencoded_frechet"] < rivals[r["sampler"]]["reencoded_frechet"]:
                 rivals[r["sampler"]] = r
-    text = (f" {name}'s re-encoded Fréchet distance is {fmt(top['reencoded_frechet'])} "
-            f"{interval(top['reencoded_frechet_low'], top['reencoded_frechet_high'], level)}.")
+    text = (f" The best new faces' Fréchet distance, {fmt(top['reencoded_frechet'])} for {name}, has the "
+            f"{param_pct(level)} bootstrap interval {fmt(top['reencoded_frechet_low'])} to "
+            f"{fmt(top['reencoded_frechet_high'])}.")
     ranked = sorted(rivals.values(), key=lambda r: r["reencoded_frechet"])
     if ranked:
         second = ranked[0]
@@ -747,7 +748,8 @@ def lead_verdict(top: dict, rows: list[dict], copies: dict, differences: dict, l
                     if d["low"] > 0 else "within the noise: these vectors cannot tell the two apart."))
         beaten = [r["setting"] for r in ranked if differences[(r["setting"], name)]["low"] > 0]
         tied = [r["setting"] for r in ranked if differences[(r["setting"], name)]["low"] <= 0]
-        text += (f" Of the other samplers' best new faces, {len(beaten)} are worse beyond the noise"
+        text += (f" Of the other samplers' best new faces, {len(beaten)} {'is' if len(beaten) == 1 else 'are'} worse "
+                 "beyond the noise"
                  + (f" and {', '.join(tied)} within it." if tied else "."))
     d = differences[(name, "real")]
     text += (f" Against the real baseline the gap is {fmt(d['difference'])} {interval(d['low'], d['high'], level)}: "

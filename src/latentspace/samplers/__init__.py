@@ -15,6 +15,7 @@ import numpy as np
 
 from latentspace.params import invalid
 from latentspace.samplers.base import LatentCloud, Sampler
+from latentspace.samplers.diffusion import LatentDiffusion
 from latentspace.samplers.flow import NormalizingFlow
 from latentspace.samplers.gaussian import IndependentGaussian
 from latentspace.samplers.intervals import UniformIntervals, uniform_intervals
@@ -24,18 +25,20 @@ from latentspace.samplers.neighbourhood import Neighbourhood
 from latentspace.samplers.normal import MultivariateNormal
 from latentspace.samplers.principal_axes import PrincipalAxesSampler
 from latentspace.samplers.uniform import UniformBox, uniform_box
+from latentspace.samplers.vae import SecondStageVAE
 
 __all__ = [
     "SAMPLERS", "LatentCloud", "Sampler", "draw_setting", "setting_rng", "settings_from_params",
     "uniform_box", "uniform_intervals", "UniformBox", "UniformIntervals", "IndependentGaussian",
     "MultivariateNormal", "PrincipalAxesSampler", "GaussianMixture", "ChosenMixture", "KernelDensity",
-    "NormalizingFlow", "Neighbourhood",
+    "NormalizingFlow", "SecondStageVAE", "LatentDiffusion", "Neighbourhood",
 ]
 
 # kind -> class, from the blind box to the data-hugging neighbourhood (the order of the outputs)
 SAMPLERS: dict[str, type[Sampler]] = {cls.kind: cls for cls in (
     UniformBox, UniformIntervals, IndependentGaussian, MultivariateNormal, PrincipalAxesSampler,
-    GaussianMixture, ChosenMixture, KernelDensity, NormalizingFlow, Neighbourhood,
+    GaussianMixture, ChosenMixture, KernelDensity, NormalizingFlow, SecondStageVAE,
+    LatentDiffusion, Neighbourhood,
 )}
 
 

@@ -92,6 +92,7 @@ class Sampler(ABC):
     value_type: ClassVar[type] = float  # float: value > 0; int: value >= 1
     value_max: ClassVar[float | None] = None  # inclusive upper bound of the value, if any
     defaults: ClassVar[dict[str, int | float]] = {}  # the allowed options and their defaults
+    log_likelihood_is_lower_bound: ClassVar[bool] = False  # True: log_likelihood is a bound (a VAE's ELBO)
 
     def __init__(self, value, **options):
         self.value = self._checked_value(value)

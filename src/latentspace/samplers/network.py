@@ -64,6 +64,9 @@ class NetworkSampler(Sampler):
             raise ArithmeticError(f"{self.name}: the network's training loss became {self.loss_history_[-1]}; "
                                   f"lower {self.key('learning_rate')}")
 
+    def fit_report(self) -> dict:
+        return {"final_loss": self.loss_history_[-1]}
+
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self._draw_standard(rng, n) * self.scale_ + self.shift_
 

@@ -13,6 +13,7 @@ def network(swept: str, most: int) -> dict:
 SECTION = {
     "seed": SEED,
     "n": Number(int, 2, SAMPLE_MAX),
+    "score_rows": Number(int, 1, MAX_IMAGES),
     "uniform": {"b": ListOf(FLOAT_POS, min_len=0)},
     "intervals": {"fact": ListOf(FLOAT_POS, min_len=0)},
     "gaussian": {"scale": ListOf(FLOAT_POS, min_len=0)},
@@ -25,6 +26,8 @@ SECTION = {
                        "standard_errors": Number(float, 0, 100, low_open=True)},
     "kde": {"bandwidth": ListOf(FLOAT_POS, min_len=0), "fit_rows": Number(int, 2, MAX_IMAGES)},
     "flow": network("layers", 64),
+    "vae": network("latent_dim", 4096),
+    "diffusion": network("steps", 10_000),
     "neighbourhood": {"t_max": ListOf(Number(float, 0, 1, low_open=True), min_len=0), "k": Number(int, 1, 64)},
 }
 
