@@ -72,7 +72,7 @@ def main():
         save_json(tmp / "manifest.json", manifest)
     save_scores_csv(args.plots / "density_fit.csv", SETTING_KEYS,
                     ((setting_keys(s.kind, s.param, s.value), fit) for s, fit in densities.items()))
-    mixtures = {s: fit for s, fit in densities.items() if isinstance(s, samplers.GaussianMixture)}
+    mixtures = {s: fit for s, fit in densities.items() if type(s) is samplers.GaussianMixture}  # the k sweep
     # the headline: the mixture that explains held-out vectors best, with its k beside it, so a sweep
     # of sample.mixture.k lines up in one column of `dvc exp show` (not named "mixture": the metric
     # sample.mixture.k would then share its name with the param)

@@ -42,6 +42,9 @@ TINY = {
     "correlate.chunk_rows": 64,  # several chunks, so the streaming path runs
     "sample.n": 12,          # > evaluate's k
     "sample.mixture.k": [2],
+    "sample.flow.epochs": 2,  # the networks' training is tested in tests/test_sampler_<kind>.py
+    "sample.vae.epochs": 2,
+    "sample.diffusion.epochs": 2,
     # fewer decoded strips and example panels: matplotlib, not the maths, is most of these stages' time
     "paths.axes": 2,
     "paths.components": 2,
@@ -287,7 +290,8 @@ def test_samples_and_decoded_grids(repo):
     manifest = json.loads((root / "data/samples/manifest.json").read_text())
     assert [e["file"] for e in manifest] == [s.name + ".npy" for s in settings_from_params(params["sample"])]
     assert {e["sampler"] for e in manifest} == {"uniform", "intervals", "gaussian", "normal", "principal_axes",
-                                                "mixture", "kde", "neighbourhood"}
+                                                "mixture", "mixture_chosen", "kde", "flow", "vae", "diffusion",
+                                                "neighbourhood"}
     for entry in manifest:
         z = np.load(root / "data/samples" / entry["file"])
         assert z.shape == (params["sample"]["n"], 256) and np.isfinite(z).all()
@@ -301,8 +305,9 @@ def test_samples_and_decoded_grids(repo):
 
 
 def test_density_fit_metrics_match_a_refit(repo):
-    """plots/density_fit.csv: each density (normals, mixtures, kernel densities), fitted again here with
-    the same seed, scores the vectors it was fitted to and the held-out ones as reported;
+    """plots/density_fit.csv: each density (normals, mixtures, kernel densities, the flow, the VAE's
+    ELBO), fitted again here with the same seed, scores the vectors it was fitted to and the
+    held-out ones as reported;
     metrics/sample.json has the mixture with the best held-out fit."""
     from latentspace import samplers
     from latentspace.geometry import PrincipalAxes
@@ -315,13 +320,13 @@ def test_density_fit_metrics_match_a_refit(repo):
         pca = PrincipalAxes(f["mean"], f["axes"], f["variances"])
     cloud = samplers.LatentCloud(z=z, pca=pca, **{k: comp[k] for k in ("mu", "hw", "mean", "std")})
     densities = [s for s in samplers.settings_from_params(params["sample"])
-                 if s.kind in ("gaussian", "normal", "mixture", "kde")]
+                 if s.kind in ("gaussian", "normal", "mixture", "mixture_chosen", "kde", "flow", "vae")]
     assert [key[0] for key in reported] == [f"{s.kind} {s.param}={s.value:g}" for s in densities]
     for setting, got in zip(densities, reported.values()):
         samplers.draw_setting(setting, cloud, seed=params["sample"]["seed"], n=params["sample"]["n"])
         got = {k: float(v) for k, v in got.items()}
-        fitted = z[setting.rows_] if hasattr(setting, "rows_") else z
-        assert got["n_fitted"] == len(fitted)
+        fitted = z[setting.rows_] if hasattr(setting, "rows_") else z  # all of them: fewer than sample.score_rows
+        assert got["n_fitted"] == len(fitted) and got["lower_bound"] == (setting.kind == "vae")
         assert got["log_likelihood_fitted"] == pytest.approx(setting.log_likelihood(fitted).mean(), rel=1e-5)
         assert got["log_likelihood_holdout"] == pytest.approx(setting.log_likelihood(holdout).mean(), rel=1e-5)
         assert got["overfit_gap"] == pytest.approx(got["log_likelihood_fitted"] - got["log_likelihood_holdout"],

@@ -251,9 +251,11 @@ def test_chosen_mixture_search_matches_a_brute_force_one_standard_error_rule():
     assert 1 < len(gmm.weights_)
 
 
-def test_chosen_mixture_needs_rows_left_to_fit(blobs):
-    with pytest.raises(ValueError, match=re.escape("sample.mixture_chosen.validation_rows")):
-        fitted(samplers.ChosenMixture(4, fit_rows=100, validation_rows=99), blobs)
+def test_chosen_mixture_holds_aside_at_most_a_quarter_and_needs_rows(blobs):
+    gmm = fitted(samplers.ChosenMixture(4, fit_rows=100, validation_rows=99), blobs)
+    assert len(gmm.rows_) == 100 and len(gmm.weights_) >= 1  # 25 held aside, 75 fitted
+    with pytest.raises(ValueError, match=re.escape("sample.mixture_chosen.fit_rows")):
+        fitted(samplers.ChosenMixture(4, fit_rows=7), blobs)
 
 
 def test_candidate_doubling_stops_at_k_max():

@@ -314,8 +314,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sample.mixture_chosen.fit_rows": "Seeded draw of at most this many training vectors: validation_rows of them are "
                                       "held aside for choosing k, the EM runs on the rest.",
     "sample.mixture_chosen.max_iter": "Most EM iterations per mixture fit of the search.",
-    "sample.mixture_chosen.validation_rows": "Training vectors held aside: each tried k is scored by their mean "
-                                             "log-likelihood.",
+    "sample.mixture_chosen.validation_rows": "At most this many of those vectors (and at most a quarter) are held "
+                                             "aside: each tried k is scored by their mean log-likelihood.",
     "sample.mixture_chosen.standard_errors": "The fewest components whose held-aside score is within this many "
                                              "standard errors (of the paired per-vector difference) of the best "
                                              "k tried are kept; larger values choose fewer components.",

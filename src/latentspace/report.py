@@ -42,7 +42,8 @@ COPY_SHARE = 0.05        # a sampler setting "copies" when more of its vectors t
 OVERFIT_MARGIN = 0.10    # held-out loss above (1 + margin) x training loss: the model overfits
 SERIES_B_RANGE = (1.0, 2.0)   # part II: uniform [-b, b] vectors have about the right length for b here
 INDEPENDENT = ("uniform", "intervals", "gaussian")          # samplers that ignore correlations
-CORRELATED = ("normal", "principal_axes", "mixture", "kde")  # samplers that model them
+CORRELATED = ("normal", "principal_axes", "mixture", "mixture_chosen", "kde", "flow", "vae",  # samplers that
+              "diffusion")                                                                # model them
 HEADLINE = ("reencoded_frechet",)  # metrics/sampling.json: each sampler's best setting, by this score
 QUALITY = ("reencoded_frechet", "reencoded_precision", "reencoded_recall")  # plots/sampling.csv, every setting
 DIGITS = 3               # significant digits of every measured number in the report

@@ -111,8 +111,8 @@ class GaussianMixture(Sampler):
 class ChosenMixture(GaussianMixture):
     """A Gaussian mixture whose number of components is chosen on held-aside likelihood.
 
-    The fitted rows are split (seeded) into ``validation_rows`` held aside and the rest, which
-    mixtures are fitted to. k doubles (1, 2, 4, ...) while each doubling raises the held-aside
+    The fitted rows are split (seeded) into ``validation_rows`` held aside (at most a quarter of
+    them) and the rest, which mixtures are fitted to. k doubles (1, 2, 4, ...) while each doubling raises the held-aside
     log-likelihood by more than ``standard_errors`` standard errors (``k_max`` is the last one
     tried where the next doubling would pass it); then the
     smallest k that scores within that margin of the best one tried is found by bisection. So
@@ -140,10 +140,10 @@ class ChosenMixture(GaussianMixture):
 
     def _fit(self, cloud: LatentCloud, rng: np.random.Generator) -> None:
         n_fit = min(self.options["fit_rows"], len(cloud.z))
-        n_val = self.options["validation_rows"]
-        if n_fit - n_val < 2:
-            raise invalid(self.key("validation_rows"), n_val, f"must leave at least 2 of the {n_fit} rows fitted to "
-                          f"(min of {self.key('fit_rows')} and the {len(cloud.z)} training vectors) for the fit")
+        n_val = min(self.options["validation_rows"], n_fit // 4)  # at most: small datasets keep 3/4 to fit
+        if n_val < 2:
+            raise invalid(self.key("fit_rows"), self.options["fit_rows"], f"leaves {n_fit} rows (with the "
+                          f"{len(cloud.z)} training vectors): at least 8 are needed to hold 2 aside for choosing k")
         self.rows_ = reference_rows(rng, len(cloud.z), n_fit)
         z = np.asarray(cloud.z[self.rows_], dtype=np.float64)
         held = np.zeros(len(z), dtype=bool)
