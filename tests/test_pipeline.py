@@ -177,13 +177,16 @@ def headline(root: Path, stem: str) -> dict:
 
 
 def long_table(path: Path) -> dict[tuple, dict[str, str]]:
-    """A long-format CSV (``*keys, metric, score``) as {key values: {metric: score}}."""
+    """A long-format CSV (``*keys, metric, score``, optionally then ``low, high``) as
+    {key values: {metric: score}}."""
     with open(path, newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
-        assert header[-2:] == ["metric", "score"]
+        extra = 2 if header[-2:] == ["low", "high"] else 0
+        assert header[len(header) - extra - 2:len(header) - extra] == ["metric", "score"]
         table = {}
         for row in reader:
+            row = row[:len(row) - extra]
             table.setdefault(tuple(row[:-2]), {})[row[-2]] = row[-1]
     return table
 
@@ -367,6 +370,16 @@ def test_sampling_metrics_match_a_recomputation(repo):
     scores = long_table(root / "plots/sampling_scores.csv")
     assert len(scores) == len(rows) and float(scores[tuple(list(rows[1].values())[:4])]["latent_precision"]) \
         == float(rows[1]["latent_precision"])
+    for row in rows:  # every score but fid has its bootstrap interval, in order
+        for key in ("in_core", "latent_recall", "reencoded_frechet", "near_copy_fraction"):
+            assert float(row[f"{key}_low"]) <= float(row[f"{key}_high"]), (row["setting"], key)
+    with open(root / "plots/frechet_differences.csv", newline="") as f:
+        pairs = {(r["setting"], r["versus"]): r for r in csv.DictReader(f)}
+    assert len(pairs) == len(rows) * (len(rows) - 1)
+    a, b = rows[1]["setting"], rows[-1]["setting"]
+    assert float(pairs[(a, b)]["difference"]) == pytest.approx(
+        float(rows[1]["reencoded_frechet"]) - float(rows[-1]["reencoded_frechet"]), rel=1e-3, abs=1e-3)
+    assert float(pairs[(a, b)]["low"]) == pytest.approx(-float(pairs[(b, a)]["high"]), rel=1e-4, abs=1e-6)
 
     headline_ = headline(root, "sampling")
     assert list(headline_) == ["real", *dict.fromkeys(e["sampler"] for e in manifest)]
