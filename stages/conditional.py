@@ -40,17 +40,6 @@ def class_quality(p: dict, reference: np.ndarray, draws: np.ndarray, what: str) 
     return evaluation.set_quality(reference, draws, k_precision=p["k_precision"], k_density=p["k_density"])
 
 
-def judge_sizes(p: dict, n_vectors: int) -> tuple[int, int]:
-    """The judge's fit and test sizes, shrunk to fit the vectors as the attributes stage shrinks its own;
-    its warning is re-issued under this section's key."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        sizes = attributes.judge_sizes(p["judge"]["n_train"], p["judge"]["n_test"], n_vectors)
-    for w in caught:
-        warnings.warn(str(w.message).replace("attributes.judge", "conditional.judge"), w.category, stacklevel=2)
-    return sizes
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml")
@@ -120,7 +109,8 @@ def judge_draws(args, p: dict, z, z_holdout, names: list[str], labels, held_rows
     def decode(vectors, rows=None):
         return predict_in_batches(decoder, vectors, p["batch_size"], rows=rows)
 
-    n_fit, n_test = judge_sizes(p, len(z))
+    n_fit, n_test = attributes.judge_sizes(p["judge"]["n_train"], p["judge"]["n_test"], len(z),
+                                           key="conditional.judge")
     rows = np.random.default_rng(p["seed"]).choice(len(z), n_fit + n_test, replace=False)
     fit_rows, test_rows = np.sort(rows[:n_fit]), np.sort(rows[n_fit:])  # sorted: memmap reads in order
     judge = attributes.fit_judge(decode(z, fit_rows), labels[fit_rows], names, seed=p["seed"])

@@ -301,10 +301,12 @@ def chosen_binary(names: Sequence[str], key: str, ann: Annotations, index_csv, w
     return list(names)
 
 
-def judge_sizes(n_train: int, n_test: int, n_vectors: int) -> tuple[int, int]:
+def judge_sizes(n_train: int, n_test: int, n_vectors: int, *, key: str = "attributes.judge") -> tuple[int, int]:
     """The judge's fit and test sizes, shrunk in proportion (with a warning) to fit the vectors.
 
     A tiny dataset then still gets a judge, as the other stages use at most all vectors.
+
+    ``key`` is the params section of the sizes, named in the warning.
 
     Returns
     -------
@@ -315,7 +317,7 @@ def judge_sizes(n_train: int, n_test: int, n_vectors: int) -> tuple[int, int]:
         return n_train, n_test
     least = max(1, min(20, n_vectors // 2))  # fitted on the schema's smallest size, or half the vectors: never on 1
     test = max(1, min(round(n_vectors * n_test / (n_train + n_test)), n_vectors - least))
-    warnings.warn(f"params.yaml: attributes.judge.n_train + n_test = {n_train + n_test}: more than the {n_vectors} "
+    warnings.warn(f"params.yaml: {key}.n_train + n_test = {n_train + n_test}: more than the {n_vectors} "
                   f"vectors; the judge is fitted on {n_vectors - test} and tested on {test}", ParamsWarning, stacklevel=2)
     return n_vectors - test, test
 

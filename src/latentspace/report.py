@@ -713,11 +713,15 @@ def new_faces_verdict(winner: str, rows: list[dict], copies: dict, real: float) 
                    f"{times(top['reencoded_frechet'] / real)} the real baseline's.")
 
 
+def makes_new_faces(row: dict, copies: dict) -> bool:
+    """Whether a setting's row has at most COPY_SHARE near-copies (``copies``: ``near_copies.csv`` by setting)."""
+    return row["setting"] in copies and copies[row["setting"]]["near_copy_fraction"] <= COPY_SHARE
+
+
 def best_new_faces(rows: list[dict], copies: dict) -> dict | None:
     """The row of ``plots/sampling.csv`` with the lowest re-encoded Fréchet distance among the
-    settings with at most COPY_SHARE near-copies (``copies``: ``near_copies.csv`` by setting)."""
-    new = [r for r in rows if r["setting"] in copies and copies[r["setting"]]["near_copy_fraction"] <= COPY_SHARE]
-    return min(new, key=lambda r: r["reencoded_frechet"], default=None)
+    settings that make new faces (:func:`makes_new_faces`)."""
+    return min((r for r in rows if makes_new_faces(r, copies)), key=lambda r: r["reencoded_frechet"], default=None)
 
 
 def interval(low: float, high: float, level: float) -> str:
@@ -732,8 +736,7 @@ def lead_verdict(top: dict, rows: list[dict], copies: dict, differences: dict, l
     name = top["setting"]
     rivals = {}
     for r in rows:  # each other sampler's best setting that does not copy
-        if r["sampler"] not in ("real", top["sampler"]) and r["setting"] in copies \
-                and copies[r["setting"]]["near_copy_fraction"] <= COPY_SHARE:
+        if r["sampler"] not in ("real", top["sampler"]) and makes_new_faces(r, copies):
             if r["sampler"] not in rivals or r["reencoded_frechet"] < rivals[r["sampler"]]["reencoded_frechet"]:
                 rivals[r["sampler"]] = r
     text = (f" The best new faces' Fréchet distance, {fmt(top['reencoded_frechet'])} for {name}, has the "
