@@ -9,12 +9,14 @@ temporary folder, so the workspace, its outputs and its DVC cache are never touc
 first on PATH and TF_CPP_MIN_LOG_LEVEL=2; PYTHONPATH=<clone>/src makes them import the clone's
 sources rather than the workspace's that the editable install points at.
 
---mode stages (default) runs `dvc repro --single-item <stage>` for each stage in the topological
+--mode stages (default) runs `dvc repro --force --single-item <stage>` for each stage in the topological
 order of `dvc dag --dot`: each stage's seconds include dvc's and the stage's own Python start-up,
 and its peak memory is known. Their sum pays dvc's start-up once per stage, which one `dvc repro`
 pays once; `total_one_run_estimate_s` takes the difference off, using `dvc stage list` (start dvc,
-read dvc.yaml and params, check nothing) as the start-up. --mode once runs a single `dvc repro`,
-exactly what `make repro` runs, and splits it at dvc's "Running stage" lines; no per-stage memory.
+read dvc.yaml and params, check nothing) as the start-up. --mode once runs a single
+`dvc repro --force`, what `make repro` runs on a clone without outputs, and splits it at dvc's
+"Running stage" lines; no per-stage memory. Both force: a clone holds the committed metrics and
+plots, which would leave the stages that only write those up to date.
 
 Then `dvc repro` and `dvc status` with nothing changed (median of --repeats), checking that dvc
 says "Data and pipelines are up to date." and that dvc.lock is left as it was.
@@ -181,7 +183,7 @@ def run_stages(stages: list[str], workdir: Path, env: dict, logs: Path) -> dict:
     for stage in stages:
         log = logs / f"{stage}.log"
         cpu_before = cpu_times()
-        seconds, code, peak_mib = run_measured(["dvc", "repro", "--single-item", stage], workdir, env, log)
+        seconds, code, peak_mib = run_measured(["dvc", "repro", "--force", "--single-item", stage], workdir, env, log)
         text = log.read_text()
         if code or f"Running stage '{stage}'" not in text:
             sys.exit(f"stage {stage} failed or did not run (exit {code}), log {log}:\n{text[-3000:]}")
@@ -191,7 +193,8 @@ def run_stages(stages: list[str], workdir: Path, env: dict, logs: Path) -> dict:
 
 
 def run_once(stages: list[str], workdir: Path, env: dict, logs: Path) -> tuple[dict, float, float]:
-    """One ``dvc repro``; each stage's seconds run from dvc's "Running stage" line for it to the
+    """One ``dvc repro --force`` (a clone holds the committed plots and metrics, which would leave
+    the later stages up to date); each stage's seconds run from dvc's "Running stage" line for it to the
     next one (the last stage's to dvc's exit). Also dvc's start-up before the first stage and
     the peak RSS of the largest single process of the whole run. Each stage's row also has the
     shares of all cores' time it kept busy, left idle and lost to the hypervisor (steal)."""
@@ -201,7 +204,7 @@ def run_once(stages: list[str], workdir: Path, env: dict, logs: Path) -> tuple[d
     proc_env = {**env, "PYTHONUNBUFFERED": "1"}
     with open(log, "w") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(["dvc", "repro"], cwd=workdir, env=proc_env, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(["dvc", "repro", "--force"], cwd=workdir, env=proc_env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
 
         def read():

@@ -12,16 +12,12 @@ from tqdm import tqdm
 
 from latentspace import bootstrap, evaluation, neighbours, plots, quality, stats
 from latentspace.geometry import load_principal_axes
-from latentspace.io import InputError, check_latent_dim, csv_cell, load_latents, load_npy, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv
+from latentspace.io import InputError, check_latent_dim, csv_cell, load_latents, load_npy, require_file, run_stage, save_csv, save_figure, save_metrics, save_scores_csv, save_series_csv, significant
 from latentspace.params import at_most, invalid, load_params
 from latentspace.sample_sets import SETTING_KEYS, load_sample_sets, setting_keys
 
 REAL = "real"  # the baseline's name: training vectors judged exactly like a sampler's
 HELD_OUT = "real: held-out vectors"  # the radius curves' reference: the held-out vectors themselves
-
-
-def significant(x: float) -> float:
-    return float(f"{x:.5g}")
 
 
 def main():
@@ -144,7 +140,7 @@ def save_outputs(args, p: dict, results: dict, reference, vectors: dict, which: 
                                              {n: s["reencoded_frechet"] for n, s in scores.items()}, level)))
     save_series_csv(args.plots / "sampling_radii.csv", "radius", centres,
                     {(HELD_OUT if n == REAL else keys[n][0]): d for n, d in densities.items()})
-    save_figure(args.plots / "sampling.png", plots.sampling_summary(results, labels=labels, baseline=REAL,
+    save_figure(args.plots / "sampling.png", plots.sampling_summary(scores, labels=labels, baseline=REAL,
                                                                     intervals=intervals, level=level))
     save_figure(args.plots / "sampling_radii.png", plots.radius_histograms(
         centres, densities, groups=groups, labels={**labels, REAL: HELD_OUT}, real=REAL,

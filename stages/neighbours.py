@@ -11,15 +11,10 @@ from tqdm import tqdm
 
 from latentspace import grids, neighbours, plots, stats
 from latentspace.sample_sets import SETTING_KEYS, load_sample_sets
-from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_figure, save_metrics, save_scores_csv, save_series_csv
+from latentspace.io import check_latent_dim, load_latents, require_file, run_stage, save_figure, save_metrics, save_scores_csv, save_series_csv, significant
 from latentspace.params import at_most, invalid, load_params
 
 NEAR_COPY_QUANTILE = 0.05  # nearer than 95% of real vectors are to their nearest other real vector
-
-
-def significant(x: float) -> float:
-    """``x`` to 5 significant digits (a near-copy's distance of 3e-4 keeps its digits)."""
-    return float(f"{x:.5g}")
 
 
 def main():

@@ -22,8 +22,8 @@ def density_fit(sampler: samplers.Sampler, z, z_holdout, *, score_rows: int, see
     """Mean log density (nats per vector) of the vectors a sampler was fitted to (a seeded draw of at
     most ``score_rows`` of them: a kernel density's exact score costs a pass over its kernels per
     vector) and of held-out ones; None for a sampler without a density."""
-    fitted_vectors = sampler.fitted_vectors(z)
-    fitted_vectors = fitted_vectors[reference_rows(np.random.default_rng(seed), len(fitted_vectors), score_rows)]
+    rows = sampler.fitted_rows(len(z))
+    fitted_vectors = z[rows[reference_rows(np.random.default_rng(seed), len(rows), score_rows)]]
     fitted = sampler.log_likelihood(fitted_vectors)
     if fitted is None:
         return None

@@ -7,6 +7,7 @@ no Keras): :func:`write_tree` writes it from dicts, and its keyword arguments ch
 import base64
 import copy
 import csv
+import html
 import json
 import re
 import subprocess
@@ -316,11 +317,11 @@ def test_every_section_in_outline_order_in_both_files(tree):
     html_ids = re.findall(r'<section id="([^"]+)">\n<h2>', html_text)
     assert html_ids == [s.key for s in SECTIONS]
     for text, titles in ((markdown, [report.md_escape(s.title) for s in SECTIONS]),
-                         (html_text, [report.html.escape(s.title) for s in SECTIONS])):
+                         (html_text, [html.escape(s.title) for s in SECTIONS])):
         positions = [text.index(f"{'## ' if text is markdown else '<h2>'}{t}") for t in titles]
         assert positions == sorted(positions)
     for s in SECTIONS:  # each with its question
-        assert report.md_escape(s.question) in markdown and report.html.escape(s.question) in html_text
+        assert report.md_escape(s.question) in markdown and html.escape(s.question) in html_text
 
 
 def test_markdown_images_resolve_relative_to_the_report(tree):
@@ -424,7 +425,8 @@ def test_stage_writes_both_files_quickly_without_keras(tree):
     assert sorted(p.name for p in (tree / "report").iterdir()) == ["README.md", "index.html"]  # no temporaries
     markdown = (tree / "report" / "README.md").read_text(encoding="utf-8")
     assert "](../plots/radii.png)" in markdown and "`metrics/geometry.json` `geometry.core_radius`" in markdown
-    source = (REPO / "src" / "latentspace" / "report.py").read_text() + (REPO / "stages" / "report.py").read_text()
+    source = "".join(p.read_text() for p in sorted((REPO / "src" / "latentspace" / "report").glob("*.py")))
+    source += (REPO / "stages" / "report.py").read_text()
     assert not re.search(r"^\s*(?:import|from)\s+(?:keras|tensorflow|matplotlib)", source, re.M)
 
 

@@ -62,6 +62,7 @@ def test_a_flow_with_constant_conditioners_is_the_affine_map_of_the_change_of_va
     m, c = affine_map_by_hand(d, network.orders_, LOG_SCALE_BOUND * np.tanh(raw / LOG_SCALE_BOUND), shifts)
     # two layers transform every component: each row of M has one entry, > 1
     assert np.all(np.sort(np.abs(m), axis=1)[:, -1] > 1.0) and np.count_nonzero(m) == d
+    m = m @ numpy_of(network.whitening).astype(np.float64).T  # the couplings act on w = W^T x
 
     x = np.random.default_rng(4).normal(size=(50, d))
     u = x @ m.T + c
@@ -74,6 +75,17 @@ def test_a_flow_with_constant_conditioners_is_the_affine_map_of_the_change_of_va
     zq = flow.shift_ + flow.scale_ * x
     np.testing.assert_allclose(flow.log_likelihood(zq), implied.logpdf(zq), atol=2e-4)
     np.testing.assert_allclose(flow.log_likelihood(zq, chunk_rows=7), flow.log_likelihood(zq), atol=1e-4)
+
+
+def test_a_flow_whose_couplings_are_a_permutation_is_the_normal_fitted_to_its_rows():
+    z = gaussian_rows(3000, 10)
+    flow = NormalizingFlow(2, epochs=1, fit_rows=1000, **SMALL).fit(cloud_of(z), np.random.default_rng(0))
+    for stack in (flow.network_.w_out, flow.network_.b_out):  # every coupling's scale 1 and shift 0
+        stack.assign(np.zeros(stack.shape, np.float32))
+    rows = np.asarray(z, dtype=np.float32)[flow.rows_].astype(np.float64)
+    fitted = multivariate_normal(rows.mean(axis=0), np.cov(rows, rowvar=False, ddof=0))
+    queries = gaussian_rows(200, 11)
+    np.testing.assert_allclose(flow.log_likelihood(queries), fitted.logpdf(queries), atol=1e-3)
 
 
 def test_a_flow_fitted_to_a_normal_recovers_it(gaussian_flow):

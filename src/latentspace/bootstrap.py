@@ -26,7 +26,7 @@ two settings' replicates is a replicate of their difference (:func:`difference_i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +46,7 @@ class Resampling:
 
     reference_rows: np.ndarray
     seed: int
+    _set_rows: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def draw(cls, seed: int, n_reference: int, resamples: int) -> Resampling:
@@ -57,8 +58,14 @@ class Resampling:
         return len(self.reference_rows)
 
     def set_rows(self, n_rows: int) -> np.ndarray:
-        """The rows of a generated set of ``n_rows`` vectors in each replicate: (resamples, n_rows)."""
-        return np.random.default_rng([self.seed, 1, n_rows]).integers(n_rows, size=(self.resamples, n_rows))
+        """The rows of a generated set of ``n_rows`` vectors in each replicate: (resamples, n_rows).
+
+        Drawn once per size and kept: every setting's metrics (latent, re-encoded, shares) share them."""
+        if n_rows not in self._set_rows:
+            rows = np.random.default_rng([self.seed, 1, n_rows]).integers(n_rows, size=(self.resamples, n_rows))
+            rows.flags.writeable = False  # shared by every caller
+            self._set_rows[n_rows] = rows
+        return self._set_rows[n_rows]
 
 
 def mean_replicates(per_row: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -83,12 +90,15 @@ class ReferenceNormal:
         (eigenvalues floored at ``1e-12`` times the largest: a reference spans its space).
     centred : ndarray of shape (n_reference, d)
         The reference rows minus their mean.
+    trace : float
+        The trace of the reference covariance.
     """
 
     mean: np.ndarray
     root: np.ndarray
     inverse_root: np.ndarray
     centred: np.ndarray
+    trace: float
 
     @classmethod
     def of(cls, reference: np.ndarray) -> ReferenceNormal:
@@ -96,7 +106,8 @@ class ReferenceNormal:
         mean, cov = _moments(reference)
         w, v = np.linalg.eigh(cov)
         w = np.clip(w, w.max() * 1e-12, None)
-        return cls(mean, (v * np.sqrt(w)) @ v.T, (v / np.sqrt(w)) @ v.T, np.asarray(reference, np.float64) - mean)
+        return cls(mean, (v * np.sqrt(w)) @ v.T, (v / np.sqrt(w)) @ v.T, np.asarray(reference, np.float64) - mean,
+                   float(np.trace(cov)))
 
 
 def frechet_influences(reference: ReferenceNormal, vectors: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -125,9 +136,8 @@ def frechet_influences(reference: ReferenceNormal, vectors: np.ndarray) -> tuple
     w = np.clip(w, 0.0, None)
     root_p = (v * np.sqrt(w)) @ v.T
     inverse_root_p = (v / np.sqrt(np.clip(w, w.max() * 1e-12, None))) @ v.T
-    cov1 = reference.root @ reference.root
     shift = mean2 - reference.mean
-    distance = float(max(shift @ shift + np.trace(cov1) + np.trace(cov2) - 2.0 * np.sqrt(w).sum(), 0.0))
+    distance = float(max(shift @ shift + reference.trace + np.trace(cov2) - 2.0 * np.sqrt(w).sum(), 0.0))
     grad2 = np.eye(len(shift)) - reference.root @ inverse_root_p @ reference.root
     grad1 = np.eye(len(shift)) - reference.inverse_root @ root_p @ reference.inverse_root
     centred2 = np.asarray(vectors, dtype=np.float64) - mean2

@@ -180,6 +180,12 @@ def save_metrics(path: str | Path, numbers: dict) -> None:
     save_json(path, {Path(path).stem: numbers})
 
 
+def significant(x: float) -> float:
+    """``x`` to 5 significant digits, how headline metrics are saved (a near-copy's distance of
+    3e-4 keeps its digits, where rounding to decimals would not)."""
+    return float(f"{x:.5g}")
+
+
 def csv_cell(value) -> str:
     """How every table writes a value: integers whole, floats to 6 significant digits, None and
     non-finite numbers empty, booleans 0/1 (so the same setting reads the same in every file)."""

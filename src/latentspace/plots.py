@@ -524,16 +524,15 @@ SAMPLING_PANELS = {
 }
 
 
-def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str, intervals: dict | None = None,
+def sampling_summary(scores: dict, *, labels: dict[str, str], baseline: str, intervals: dict | None = None,
                      level: float | None = None):
     """Every quality metric of every sampler setting, with the real-vs-real baseline marked.
 
     Parameters
     ----------
-    results : dict of setting name -> dict
-        ``{"in_core": x, "latent": {precision, recall, density, coverage, frechet},
-        "reencoded": {...same}, "memorisation": {"ratio_to_real": x, ...}}``; ``baseline``
-        is one of the names.
+    scores : dict of setting name -> dict of flat metric name -> float
+        As ``evaluation.flat_scores`` gives them (``in_core``, ``latent_precision``...,
+        ``reencoded_frechet``, ``ratio_to_real``...); ``baseline`` is one of the names.
     labels : dict of setting name -> text for the y axis
     baseline : str
         The baseline's name: drawn as vertical lines, not as a bar.
@@ -543,9 +542,10 @@ def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str, in
     level : float, optional
         The intervals' coverage, for the legend.
     """
-    names = [n for n in results if n != baseline]
+    names = [n for n in scores if n != baseline]
     y = np.arange(len(names))[::-1]  # first setting on top
-    fig, axes = plt.subplots(2, 4, figsize=(20, 2.2 + 0.34 * len(names) * 2), sharey=True)
+    # constrained layout keeps the figure's title clear of the panels' two-line titles
+    fig, axes = plt.subplots(2, 4, figsize=(20, 2.2 + 0.34 * len(names) * 2), sharey=True, layout="constrained")
     for ax, (key, (title, better)) in zip(axes.flat, SAMPLING_PANELS.items()):
         if key in ("in_core", "ratio_to_real"):
             series = [(key, 0.0, "tab:blue", "--", 0.6, "latent", "real: training vectors")]
@@ -554,9 +554,9 @@ def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str, in
                       (f"reencoded_{key}", -0.2, "tab:orange", ":", 0.38, "re-encoded Enc(Dec(z))",
                        "real: training vectors, re-encoded")]
         for flat, offset, colour, style, height, label, real_label in series:
-            _bars_with_intervals(ax, y + offset, names, results, flat, intervals, colour=colour, height=height,
-                                 label=label)
-            _baseline_line(ax, results[baseline], flat, (intervals or {}).get(baseline), colour="black"
+            _bars_with_intervals(ax, y + offset, [scores[n][flat] for n in names], names, flat,
+                                 intervals, colour=colour, height=height, label=label)
+            _baseline_line(ax, scores[baseline][flat], flat, (intervals or {}).get(baseline), colour="black"
                            if colour == "tab:blue" else "tab:red", style=style, label=real_label)
         if key == "frechet":
             ax.set_xscale("log")
@@ -571,21 +571,11 @@ def sampling_summary(results: dict, *, labels: dict[str, str], baseline: str, in
                          title=f"bars: samples; lines: baseline{whiskers}")
     fig.suptitle("Quality of each sampler setting against held-out real vectors "
                  "(lines: what real training vectors score)", fontsize=12)
-    fig.tight_layout()
     return fig
 
 
-def flat_value(result: dict, flat: str) -> float:
-    """One metric of a setting's nested result by its flat name (``in_core``, ``latent_recall``,
-    ``ratio_to_real``...)."""
-    if flat == "in_core":
-        return result["in_core"]
-    space, _, key = flat.partition("_")
-    return result[space][key] if space in ("latent", "reencoded") else result["memorisation"][flat]
-
-
-def _bars_with_intervals(ax, y, names, results, flat, intervals, *, colour, height, label):
-    values = np.array([flat_value(results[n], flat) for n in names])
+def _bars_with_intervals(ax, y, values, names, flat, intervals, *, colour, height, label):
+    values = np.asarray(values, dtype=float)
     xerr = None
     if intervals is not None:
         low, high = np.array([intervals[n][flat] for n in names]).T
@@ -594,8 +584,8 @@ def _bars_with_intervals(ax, y, names, results, flat, intervals, *, colour, heig
             error_kw={"ecolor": "#333", "elinewidth": 1, "capsize": 2})
 
 
-def _baseline_line(ax, result, flat, interval, *, colour, style, label):
-    ax.axvline(flat_value(result, flat), color=colour, ls=style, lw=1.5, label=label)
+def _baseline_line(ax, value, flat, interval, *, colour, style, label):
+    ax.axvline(value, color=colour, ls=style, lw=1.5, label=label)
     if interval is not None:
         ax.axvspan(*interval[flat], color=colour, alpha=0.08, lw=0)
 

@@ -159,11 +159,11 @@ class Sampler(ABC):
         assert z.shape == (n, self.latent_dim), (z.shape, n, self.latent_dim)
         return z
 
-    def fitted_vectors(self, z: np.ndarray) -> np.ndarray:
-        """The rows of the training vectors ``z`` the recipe was fitted to: its seeded subset
-        ``rows_`` where it has one (mixture, kde), else all of them."""
+    def fitted_rows(self, n_vectors: int) -> np.ndarray:
+        """The indices (int64) of the rows of the ``n_vectors`` training vectors the recipe was
+        fitted to: its seeded subset ``rows_`` where it has one (mixtures, kde, networks), else all."""
         rows = getattr(self, "rows_", None)
-        return z if rows is None else z[rows]
+        return np.arange(n_vectors) if rows is None else rows
 
     def fit_report(self) -> dict:
         """What the fit itself says, for plots/density_fit.csv beside the scores: e.g. whether

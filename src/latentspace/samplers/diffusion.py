@@ -6,11 +6,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from latentspace.samplers.base import LatentCloud
-from latentspace.samplers.network import NetworkSampler
+from latentspace.samplers.network import NetworkSampler, whitening_of
 
 BETA_MIN, BETA_MAX = 0.1, 20.0  # Ho et al.'s 1e-4 .. 0.02 over 1000 steps, as rates per unit of time
-VARIANCE_FLOOR = 1e-6  # of the largest: below it a direction is flat (the default latents' narrowest: 2e-5)
 
 
 def noise_schedule(steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,40 +34,13 @@ def noise_schedule(steps: int) -> tuple[np.ndarray, np.ndarray]:
     return alpha_bar, beta
 
 
-def whitening_of(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The maps to and from the whitened frame of vectors with ``covariance`` (d, d).
-
-    Directions whose variance is below ``VARIANCE_FLOOR`` of the largest are flat (a component
-    that is a combination of others): they are dropped, not stretched to unit variance, which
-    would leave them near 0 where the diffusion expects a unit spread. ``k`` directions remain.
-
-    Returns
-    -------
-    whitening : ndarray of shape (d, k), float32
-        ``x @ whitening`` has identity covariance. float32 like the batches it multiplies.
-    colouring : ndarray of shape (k, d), float64
-        Back: ``(x @ whitening) @ colouring`` is ``x`` without its flat directions.
-
-    Raises
-    ------
-    ValueError
-        If no direction varies.
-    """
-    variances, axes = np.linalg.eigh(covariance)
-    kept = variances > VARIANCE_FLOOR * variances.max()
-    if not kept.any():
-        raise ValueError("the latent vectors do not vary: there is nothing to diffuse")
-    variances, axes = variances[kept], axes[:, kept]
-    return (axes / np.sqrt(variances)).astype(np.float32), (axes * np.sqrt(variances)).T
-
-
 class LatentDiffusion(NetworkSampler):
     """A DDPM on the whitened latent vectors: noise denoised in ``steps`` ancestral steps.
 
     Ho et al. 2020, "Denoising Diffusion Probabilistic Models" (arXiv:2006.11239).
 
-    The diffusion runs on the standardised vectors whitened with the cloud's covariance
-    (``w = x @ whitening_``, from ``cloud.pca``, the normal fitted to all training vectors): the
+    The diffusion runs on the standardised vectors whitened with their own covariance
+    (``w = x @ whitening_``, from ``standard_covariance_``, the normal fitted to those rows): the
     latent cloud is strongly correlated, with directions a thousand times narrower than others,
     and a noise predictor slightly off in a narrow direction throws the drawn vectors far out of
     it (unwhitened, the drawn vectors' median squared Mahalanobis distance per component came out
@@ -110,15 +81,10 @@ class LatentDiffusion(NetworkSampler):
     # (10,200 x 256 vectors); 10 epochs, or 256 units, lowered the held-out loss by < 0.0005 more
     defaults: ClassVar[dict[str, int | float]] = {**NetworkSampler.defaults, "epochs": 8, "hidden": 128}
 
-    def _fit(self, cloud: LatentCloud, rng: np.random.Generator) -> None:
-        self._pca = cloud.pca  # whitens in _build, once the standardisation is known
-        super()._fit(cloud, rng)
-
     def _build(self, latent_dim: int):
         from latentspace.samplers.diffusion_network import build_denoiser, build_training_network
 
-        covariance = (self._pca.axes * self._pca.variances) @ self._pca.axes.T  # in latent units
-        self.whitening_, self.colouring_ = whitening_of(covariance / np.outer(self.scale_, self.scale_))
+        self.whitening_, self.colouring_ = whitening_of(self.standard_covariance_)
         self.alpha_bar_, self.beta_ = noise_schedule(self.value)
         self.denoiser_ = build_denoiser(self.whitening_.shape[1], self.alpha_bar_, self.options["hidden"])
         return build_training_network(self.denoiser_)

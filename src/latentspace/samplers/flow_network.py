@@ -35,15 +35,17 @@ def uniform_init(fan_in: int, fan_out: int):
 
 
 class RealNVP(keras.Model):
-    """A stack of affine couplings mapping a row x to u = f(x), with base density N(0, I):
-    ``log p(x) = log N(f(x); 0, I) + log|det df/dx|`` (Dinh et al. 2017). Its output, what
-    training minimises, is each row's negative log-likelihood in nats, shape (batch,).
+    """A fixed whitening followed by a stack of affine couplings, mapping a row x to u = f(x),
+    with base density N(0, I): ``log p(x) = log N(f(x); 0, I) + log|det df/dx|`` (Dinh et al.
+    2017). Its output, what training minimises, is each row's negative log-likelihood in nats,
+    shape (batch,).
 
-    Coupling i permutes its input by ``orders_[i]`` (if not None), cuts it into ``(a, b)`` after
+    The whitening ``w = x @ whitening`` (not trained) makes the untrained flow the normal whose
+    covariance it whitens, so the couplings learn only how the vectors depart from it. Coupling i permutes its input by ``orders_[i]`` (if not None), cuts it into ``(a, b)`` after
     ``latent_dim // 2`` components, and returns ``(b * exp(s(a)) + t(a), a)``. ``s`` and ``t``
     come from one MLP on ``a`` (two ReLU layers of ``hidden`` units); the log-scale is
     soft-clamped, ``s = B tanh(raw / B)`` with ``B = LOG_SCALE_BOUND``. The MLP's last layer starts
-    at zero, so the untrained flow is a permutation (Glow's initialisation). The couplings'
+    at zero, so the untrained couplings are a permutation (Glow's initialisation). The couplings'
     weights are stacked along a first axis of length ``n_layers``: six variables in all, not six
     per coupling, which makes tracing the optimizer's update several times faster.
 
@@ -52,11 +54,18 @@ class RealNVP(keras.Model):
     latent_dim : int
         At least 2: a coupling conditions half the components on the other half.
     n_layers, hidden : int
+    whitening : ndarray of shape (latent_dim, latent_dim), optional
+        Invertible; the identity when omitted.
     """
 
-    def __init__(self, latent_dim: int, n_layers: int, hidden: int, **kwargs):
+    def __init__(self, latent_dim: int, n_layers: int, hidden: int, whitening: np.ndarray | None = None, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim, self.half = latent_dim, latent_dim // 2
+        whitening = np.eye(latent_dim) if whitening is None else np.asarray(whitening, dtype=np.float64)
+        self.whitening_log_det = float(np.linalg.slogdet(whitening)[1])  # log|det dw/dx|, a constant
+        for name, matrix in (("whitening", whitening), ("colouring", np.linalg.inv(whitening))):
+            setattr(self, name, self.add_weight(shape=matrix.shape, initializer=keras.initializers.Constant(
+                matrix.astype(np.float32)), trainable=False, name=name))
         self.orders_ = coupling_orders(latent_dim, n_layers)
         kept, changed = self.half, latent_dim - self.half
         shapes = {"w_in": (kept, hidden), "w_mid": (hidden, hidden), "w_out": (hidden, 2 * changed)}
@@ -85,7 +94,7 @@ class RealNVP(keras.Model):
 
     def forward(self, x):
         """x (batch, latent_dim) -> u = f(x) (batch, latent_dim) and log|det df/dx| (batch,)."""
-        log_det = 0.0
+        x, log_det = ops.matmul(x, self.whitening), self.whitening_log_det
         for order, weights in zip(self.orders_, self._couplings()):
             if order is not None:
                 x = ops.take(x, order, axis=1)
@@ -105,7 +114,7 @@ class RealNVP(keras.Model):
             u = ops.concatenate([kept, (changed - shift) * ops.exp(-log_scale)], axis=1)
             if order is not None:
                 u = ops.take(u, np.argsort(order).astype("int32"), axis=1)
-        return u
+        return ops.matmul(u, self.colouring)
 
     def log_density(self, x):
         """log p(x) in nats of each row of x (batch, latent_dim): shape (batch,), float32."""

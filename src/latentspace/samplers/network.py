@@ -19,6 +19,41 @@ from latentspace.neighbours import reference_rows
 from latentspace.samplers.base import LatentCloud, Sampler
 
 SEED_MAX = 2**31 - 1  # Keras' set_random_seed takes a 32-bit seed
+VARIANCE_FLOOR = 1e-6  # of the largest: below it a direction is flat (the default latents' narrowest: 2e-5)
+
+
+def whitening_of(covariance: np.ndarray, *, keep_flat: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The maps to and from the whitened frame (principal axes, unit variance) of vectors with
+    ``covariance`` (d, d).
+
+    Directions whose variance is below ``VARIANCE_FLOOR`` of the largest are flat (a component
+    that is a combination of others). By default they are dropped, not stretched to unit
+    variance, which would leave them near 0 where a diffusion expects a unit spread: ``k``
+    directions remain. ``keep_flat`` keeps all ``d``, their variance raised to the floor, so
+    that the map stays invertible (a flow's density needs every direction).
+
+    Returns
+    -------
+    whitening : ndarray of shape (d, k), float32
+        ``x @ whitening`` has identity covariance. float32 like the batches it multiplies.
+    colouring : ndarray of shape (k, d), float64
+        Back: ``(x @ whitening) @ colouring`` is ``x`` without its flat directions (all of ``x``
+        with ``keep_flat``).
+
+    Raises
+    ------
+    ValueError
+        If no direction varies.
+    """
+    variances, axes = np.linalg.eigh(covariance)
+    kept = variances > VARIANCE_FLOOR * variances.max()
+    if not kept.any():
+        raise ValueError("the latent vectors do not vary: there is nothing to whiten")
+    if keep_flat:
+        variances = np.maximum(variances, VARIANCE_FLOOR * variances.max())
+    else:
+        variances, axes = variances[kept], axes[:, kept]
+    return (axes / np.sqrt(variances)).astype(np.float32), (axes * np.sqrt(variances)).T
 
 
 class NetworkSampler(Sampler):
@@ -35,6 +70,9 @@ class NetworkSampler(Sampler):
     shift_, scale_ : ndarray of shape (latent_dim,)
         Per-component mean and standard deviation of those rows: the network sees
         ``(z - shift_) / scale_``.
+    standard_covariance_ : ndarray of shape (latent_dim, latent_dim)
+        The covariance (ddof=0) of those standardised rows: what the networks that whiten their
+        input (flow, diffusion) whiten with, in :meth:`_build`.
     network_ : keras.Model
     loss_history_ : list of float
         The mean training loss of each epoch.
@@ -52,7 +90,9 @@ class NetworkSampler(Sampler):
         z = np.asarray(cloud.z[self.rows_], dtype=np.float64)
         self.shift_ = z.mean(axis=0)
         self.scale_ = np.maximum(z.std(axis=0), 1e-6)  # a constant component stays constant
-        x = ((z - self.shift_) / self.scale_).astype(np.float32)
+        x = (z - self.shift_) / self.scale_
+        self.standard_covariance_ = x.T @ x / len(x)  # for the networks that whiten (_build)
+        x = x.astype(np.float32)
         keras.utils.set_random_seed(int(rng.integers(SEED_MAX)))  # the initial weights and in-graph noise
         self.network_ = self._build(x.shape[1])
         self.network_.compile(optimizer=keras.optimizers.Adam(self.options["learning_rate"]), loss=mean_of_output)
