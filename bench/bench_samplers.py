@@ -51,7 +51,7 @@ def bench(setting: samplers.Sampler, cloud: samplers.LatentCloud, held_out: np.n
     _, fit = timed(lambda: setting.fit(cloud, rng))
     _, draw = timed(lambda: setting.draw(rng, n_draw))
     row = {"setting": repr(setting), "fit_s": round(fit, 3), "draw_s": round(draw, 3)}
-    fitted = np.asarray(setting.fitted_vectors(cloud.z)[: len(held_out)])
+    fitted = np.asarray(cloud.z[setting.fitted_rows(len(cloud.z))[: len(held_out)]])
     scored, seconds = timed(lambda: setting.log_likelihood(fitted))
     if scored is not None:
         _, held = timed(lambda: setting.log_likelihood(held_out))

@@ -494,3 +494,16 @@ def test_bad_values_from_params_name_their_key():
         samplers.settings_from_params({"neighbourhood": {"t_max": [0.5, 2.0], "k": 3}})
     with pytest.raises(ValueError, match=re.escape("sample.mixture.fit_rows")):
         samplers.settings_from_params({"mixture": {"k": [2], "fit_rows": -1, "max_iter": 10}})
+
+
+# --- which rows a density was fitted to (the `sample` stage scores a draw of them) ------------
+
+def test_fitted_rows_are_the_seeded_subset_or_every_row(cloud):
+    n = len(cloud.z)
+    kde = fitted(samplers.KernelDensity(0.5, fit_rows=700), cloud)
+    rows = kde.fitted_rows(n)
+    np.testing.assert_array_equal(rows, kde.rows_)
+    assert len(rows) == 700 and np.all(np.diff(rows) > 0) and rows.max() < n
+    # the kernels sit exactly on those rows
+    np.testing.assert_array_equal(kde.centres_, np.asarray(cloud.z, dtype=np.float64)[rows])
+    np.testing.assert_array_equal(fitted(samplers.MultivariateNormal(1.0), cloud).fitted_rows(n), np.arange(n))
