@@ -620,9 +620,26 @@ def test_bad_arrays_fail_cleanly_without_output(repo, tmp_path, case, message):
     assert not out.exists() or not any(out.iterdir())
 
 
+def downstream_of(root: Path, stage: str) -> set[str]:
+    """The stages of ``root``'s pipeline that depend, directly or not, on ``stage``'s outputs,
+    from DVC's own graph (edges point from a stage to the stages it depends on)."""
+    import networkx
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as dvc_repo:
+        graph = dvc_repo.index.graph
+        named = {node.name: node for node in graph}
+        return {node.name for node in networkx.ancestors(graph, named[stage])}
+
+
 def test_switching_to_celeba_is_one_exp_run(second_repo, tmp_path, monkeypatch):
-    """`dvc exp run -S data.source=celeba` downloads (here from a local server), verifies,
-    and re-runs the whole pipeline on the new images; no stage is skipped."""
+    """`dvc exp run -S data.source=celeba` downloads (here from a local server), verifies and
+    prepares the new images, and every other stage follows from them.
+
+    The experiment runs here up to `prepare`, the last stage whose code depends on the source
+    (the later stages read the same arrays as from the synthetic faces, and run on those above);
+    DVC's own graph then shows every other stage downstream of the outputs that changed, so
+    the same command without a target re-runs them all."""
     root, params, _ = second_repo
     fake = tmp_path / "fake_celeba"
     fake.mkdir()
@@ -644,16 +661,20 @@ def test_switching_to_celeba_is_one_exp_run(second_repo, tmp_path, monkeypatch):
         for key in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             monkeypatch.delenv(key, raising=False)  # no proxy may swallow requests to 127.0.0.1
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))  # the download stage trusts the test CA
-        out = run(["dvc", "exp", "run", "-n", "celeba", "-S", "data.source=celeba"], root).stdout
-    for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"]:
-        assert f"Running stage '{stage}'" in out
+        out = run(["dvc", "exp", "run", "-n", "celeba", "-S", "data.source=celeba", "prepare"], root).stdout
+    assert "Running stage 'download'" in out and "Running stage 'prepare'" in out
     assert len(server.hits) == 3
+    stages = set(yaml.safe_load((root / "dvc.yaml").read_text())["stages"])
+    assert downstream_of(root, "prepare") == stages - {"download", "prepare"}
+    changed = json.loads(run(["dvc", "status", "--json"], root).stdout)
+    assert {"train", "encode", "attributes"} <= set(changed), changed  # they read the new arrays
     manifest = json.loads((root / "data/raw/source.json").read_text())
     assert manifest["source"] == "celeba"
     assert manifest["images"]["path"] == str(tmp_path / "downloads" / "img_align_celeba.zip")
     prepared = headline(root, "prepare")
     assert prepared["n_train"] + prepared["n_holdout"] == n
-    assert len(np.load(root / "data/z.npy")) == int(np.floor(params["prepare"]["split"]["train_size"] * n))
+    assert prepared["n_train"] == int(np.floor(params["prepare"]["split"]["train_size"] * n))
+    assert len(np.load(root / "data/images.npy", mmap_mode="r")) == n
     shown = run(["dvc", "exp", "show", "--json"], root).stdout
     assert '"celeba"' in shown
 
