@@ -30,18 +30,36 @@ def keras_backend_name() -> str:
         return "tensorflow"
 
 
-def machine_info() -> dict:
-    """The "machine" block of every benchmark report: platform, CPU, library versions, BLAS threads."""
-    cpu = platform.processor()
+def widest_vector_extension(flags: set[str]) -> str:
+    """The widest SIMD instruction set among a CPU's ``flags`` (/proc/cpuinfo's names): "AVX-512",
+    "AVX2", "AVX" or "SSE". TensorFlow picks its kernels by it, so it sets both their speed and
+    their round-off: two machines of the same model name with different sets train different
+    weights, several times apart in time."""
+    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX")):
+        if flag in flags:
+            return name
+    return "SSE"
+
+
+def cpu_description() -> tuple[str, str | None]:
+    """The CPU's model name and its widest vector extension (None where /proc/cpuinfo is missing)."""
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+            fields = dict(line.split(":", 1) for line in f if ":" in line)  # each CPU lists the same fields
     except OSError:
-        pass
+        return platform.processor(), None
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    return fields.get("model name", platform.processor()), widest_vector_extension(set(fields.get("flags", "").split()))
+
+
+def machine_info() -> dict:
+    """The "machine" block of every benchmark report: platform, CPU, library versions, BLAS threads."""
+    cpu, vector_extension = cpu_description()
     blas = np.show_config(mode="dicts")["Build Dependencies"].get("blas", {})
     info = {
         "platform": platform.platform(),
         "cpu_model": cpu,
+        "cpu_vector_extension": vector_extension,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,

@@ -89,11 +89,13 @@ def machine_cell(machine: dict, devices: list | None = None) -> str:
     Returns
     -------
     str
-        e.g. ``"Intel Xeon Processor, 2 cores, no GPU, probe 234 GFLOP/s"``.
+        e.g. ``"Intel Xeon Processor (AVX-512), 2 cores, no GPU, probe 234 GFLOP/s"``.
     """
     cpu = machine.get("cpu_model") or machine.get("processor") or "CPU unknown"
     cpu = cpu.replace("(R)", "").replace("(TM)", "")
     parts = [cpu, f"{machine.get('cpu_count', '?')} cores"]
+    if machine.get("cpu_vector_extension"):  # one model name can hide machines several times apart
+        parts[0] += f" ({machine['cpu_vector_extension']})"
     if devices is not None:
         gpus = [d for d in devices if "GPU" in d.upper()]
         parts.append(f"{len(gpus)} GPU" if gpus else "no GPU")

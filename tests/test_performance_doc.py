@@ -6,9 +6,17 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location("performance_doc", REPO / "bench" / "performance_doc.py")
-performance_doc = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(performance_doc)
+
+
+def bench_module(name: str):
+    """A module of bench/, which is not a package."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+performance_doc = bench_module("performance_doc")
 DOC = REPO / "docs" / "PERFORMANCE.md"
 
 
@@ -52,3 +60,15 @@ def test_number_formatting():
         ["2,682", "170,000", "68.9", "0.849", "4.5e-15"]
     assert performance_doc.ratio(1.332) == "1.33x"
     assert performance_doc.met(None) == "n/a" and performance_doc.met(False) == "**not met**"
+
+
+def test_the_machine_cell_names_the_widest_vector_extension():
+    widest_vector_extension = bench_module("common").widest_vector_extension
+    assert widest_vector_extension({"sse2", "avx", "avx2", "fma", "avx512f", "avx512bw"}) == "AVX-512"
+    assert widest_vector_extension({"sse2", "avx", "avx2", "fma"}) == "AVX2"
+    assert widest_vector_extension({"sse2", "avx"}) == "AVX"
+    assert widest_vector_extension(set()) == "SSE"
+    machine = {"cpu_model": "AMD EPYC", "cpu_count": 2, "speed_probe_gflops": 155.2}
+    assert performance_doc.machine_cell({**machine, "cpu_vector_extension": "AVX2"}) == \
+        "AMD EPYC (AVX2), 2 cores, GPU not recorded, probe 155 GFLOP/s"
+    assert performance_doc.machine_cell(machine).startswith("AMD EPYC, 2 cores")  # older reports lack it
